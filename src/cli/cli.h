@@ -1,0 +1,14 @@
+/*
+ * cli.h — the `baton` command: one binary, one subcommand per file.
+ *
+ * main.c holds the dispatch table (one commented row per subcommand); each
+ * subcommand is `int cli_cmd_NAME(int argc, char **argv)` with argv[0] the
+ * subcommand's name, returning the process exit status (0 ok, 1 failure,
+ * 2 usage error).
+ */
+#ifndef BATON_CLI_H
+#define BATON_CLI_H
+
+int cli_cmd_eval(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * main.c — the `baton` command's entry point and dispatch table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "cli/cli.h"
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+static const cli_command commands[] = {
+    /* Evaluate one FEEL expression, print the result as JSON. */
+    {"eval", cli_cmd_eval, "eval 'EXPRESSION' [--context JSON]   evaluate a FEEL expression"},
+};
+
+static int usage(FILE *to) {
+    fprintf(to, "usage: baton COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < BT_ARRAY_LEN(commands); i++)
+        fprintf(to, "  %s\n", commands[i].summary);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    bt_json_use_allocator();
+    if (argc < 2)
+        return usage(stderr);
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < BT_ARRAY_LEN(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "baton: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}

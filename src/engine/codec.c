@@ -1,0 +1,393 @@
+/*
+ * codec.c — an instance's whole state as bytes, for the store.
+ *
+ * Format (version 1): a byte 'B', a version byte, then unsigned LEB128
+ * varints, zigzag for signed numbers, and strings as varint length + bytes:
+ *
+ *   instance   state, compensation_seq, n_elems, elem*
+ *   elem       key, element, state, scope key (0: none), active_children,
+ *              n_join_waiting, join tokens (count, (flow, tokens)*),
+ *              vars (count, (name, JSON)*), job?, incident?, compensable,
+ *              compensation?, compensating_for key (0: none)
+ *   job        key, type, state, retries, deadline, backoff, worker?, error?
+ *   incident   key, type, message, job key
+ *   compensable  count, (element, seq, compensable)*   — recursive groups
+ *
+ * Element instances are written in creation order, so a scope always comes
+ * before its children and decoding links them in one pass. Decoding checks
+ * every index against the model: a row that does not fit is ECORRUPT, never
+ * a crash. Indexes derived from the state (job queues, the due-time heap,
+ * the key maps) are rebuilt while decoding.
+ */
+#include "engine/eng_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CODEC_VERSION 1
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void put_u(bt_buf *b, uint64_t v) {
+    unsigned char tmp[10];
+    int n = 0;
+    do {
+        unsigned char c = v & 0x7f;
+        v >>= 7;
+        tmp[n++] = c | (v ? 0x80 : 0);
+    } while (v);
+    bt_buf_append(b, tmp, (size_t)n);
+}
+
+static void put_i(bt_buf *b, int64_t v) {
+    put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_s(bt_buf *b, const char *s, size_t n) {
+    put_u(b, n);
+    bt_buf_append(b, s, n);
+}
+
+static void put_str(bt_buf *b, const char *s) {
+    if (!s) {
+        put_u(b, 0);
+        return;
+    }
+    put_u(b, strlen(s) + 1); /* 0 = NULL, else length + 1 */
+    bt_buf_append(b, s, strlen(s));
+}
+
+static void put_compensable(bt_buf *b, const eng_compensable *c, int n) {
+    put_u(b, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        put_u(b, (uint64_t)c[i].element);
+        put_u(b, c[i].seq);
+        put_compensable(b, c[i].group, c[i].n_group);
+    }
+}
+
+static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
+    put_u(b, el->key);
+    put_u(b, (uint64_t)el->element);
+    put_u(b, el->state);
+    put_u(b, el->scope ? el->scope->key : 0);
+    put_u(b, (uint64_t)el->active_children);
+    put_u(b, (uint64_t)el->n_join_waiting);
+    int n_tokens = 0;
+    for (int i = 0; el->join_tokens && i < n_flows; i++)
+        n_tokens += el->join_tokens[i] > 0;
+    put_u(b, (uint64_t)n_tokens);
+    for (int i = 0; el->join_tokens && i < n_flows; i++)
+        if (el->join_tokens[i] > 0) {
+            put_u(b, (uint64_t)i);
+            put_u(b, (uint64_t)el->join_tokens[i]);
+        }
+    put_u(b, (uint64_t)el->vars.count);
+    for (int i = 0; i < el->vars.count; i++) {
+        put_s(b, el->vars.items[i].name, strlen(el->vars.items[i].name));
+        bt_buf json = BT_BUF_INIT;
+        if (feel_value_to_json(el->vars.items[i].value, &json) != BT_OK)
+            abort();
+        put_s(b, json.data ? json.data : "null", json.data ? json.len : 4);
+        bt_buf_free(&json);
+    }
+    const eng_job *job = el->job;
+    put_u(b, job != NULL);
+    if (job) {
+        put_u(b, job->key);
+        put_str(b, job->type);
+        put_u(b, job->state);
+        put_u(b, (uint64_t)job->retries);
+        put_i(b, job->deadline_ms);
+        put_i(b, job->backoff_until_ms);
+        put_str(b, job->worker);
+        put_str(b, job->error_message);
+    }
+    const eng_incident *inc = el->incident;
+    put_u(b, inc != NULL);
+    if (inc) {
+        put_u(b, inc->key);
+        put_u(b, inc->type);
+        put_str(b, inc->message);
+        put_u(b, inc->job_key);
+    }
+    put_compensable(b, el->compensable, el->n_compensable);
+    const eng_compensation *c = el->compensation;
+    put_u(b, c != NULL);
+    if (c) {
+        put_u(b, (uint64_t)c->n_handlers);
+        for (int i = 0; i < c->n_handlers; i++)
+            put_u(b, (uint64_t)c->handlers[i]);
+        put_u(b, (uint64_t)c->next);
+        put_u(b, (uint64_t)c->running);
+    }
+    put_u(b, el->compensating_for ? el->compensating_for->key : 0);
+}
+
+void eng_codec_encode(const eng_instance *inst, char **out, size_t *len) {
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_putc(&b, 'B');
+    bt_buf_putc(&b, CODEC_VERSION);
+    put_u(&b, inst->state);
+    put_u(&b, inst->compensation_seq);
+    put_u(&b, (uint64_t)inst->n_elems);
+    int n_flows = inst->def->process->n_flows;
+    for (int i = 0; i < inst->n_elems; i++)
+        put_elem(&b, inst->elems[i], n_flows);
+    *len = b.len;
+    *out = bt_buf_take(&b);
+    if (!*out)
+        abort();
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    bool bad;
+} reader;
+
+static uint64_t get_u(reader *r) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static int64_t get_i(reader *r) {
+    uint64_t u = get_u(r);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static const char *get_s(reader *r, size_t *n) {
+    *n = (size_t)get_u(r);
+    if (r->bad || *n > (size_t)(r->end - r->p)) {
+        r->bad = true;
+        return NULL;
+    }
+    const char *s = (const char *)r->p;
+    r->p += *n;
+    return s;
+}
+
+static char *get_str(reader *r) {
+    uint64_t n = get_u(r);
+    if (r->bad || n == 0)
+        return NULL;
+    n--;
+    if (n > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return NULL;
+    }
+    char *s = bt_strndup((const char *)r->p, (size_t)n);
+    if (!s)
+        abort();
+    r->p += n;
+    return s;
+}
+
+static eng_compensable *get_compensable(reader *r, const bpmn_process *p, int *n, int depth) {
+    uint64_t count = get_u(r);
+    if (r->bad || count > 1000000 || depth > 64) {
+        r->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    *n = (int)count;
+    if (!count)
+        return NULL;
+    eng_compensable *c = bt_xcalloc((size_t)count, sizeof *c);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t el = get_u(r);
+        if (el >= (uint64_t)p->n_elements)
+            r->bad = true;
+        c[i].element = r->bad ? 0 : (int)el;
+        c[i].seq = get_u(r);
+        c[i].group = get_compensable(r, p, &c[i].n_group, depth + 1);
+        if (r->bad) {
+            *n = (int)i + 1;
+            return c;
+        }
+    }
+    return c;
+}
+
+static int corrupt(bt_error *err, const char *what) {
+    return bt_error_set(err, BT_ECORRUPT, "stored instance state is corrupt: %s", what);
+}
+
+int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_t len,
+                     eng_instance **out, bt_error *err) {
+    reader r = {(const unsigned char *)data, (const unsigned char *)data + len, false};
+    if (len < 2 || data[0] != 'B')
+        return corrupt(err, "bad header");
+    if (data[1] != CODEC_VERSION)
+        return bt_error_set(err, BT_EUNSUPPORTED, "instance state version %d is not supported",
+                            data[1]);
+    r.p += 2;
+    const bpmn_process *p = def->process;
+    eng_instance *inst = bt_xcalloc(1, sizeof *inst);
+    inst->def = def;
+    inst->state = (eng_instance_state)get_u(&r);
+    inst->compensation_seq = get_u(&r);
+    uint64_t n_elems = get_u(&r);
+    if (r.bad || n_elems == 0 || n_elems > 10000000) {
+        bt_free(inst);
+        return corrupt(err, "element count");
+    }
+    /* Handlers point at throw events by key: resolved after all are read. */
+    uint64_t *comp_for = bt_xcalloc((size_t)n_elems, sizeof *comp_for);
+    int rc = BT_OK;
+    for (uint64_t i = 0; i < n_elems && rc == BT_OK; i++) {
+        uint64_t key = get_u(&r), element = get_u(&r), state = get_u(&r), scope_key = get_u(&r);
+        if (r.bad || element >= (uint64_t)p->n_elements || state > ENG_TERMINATED ||
+            (i == 0) != (scope_key == 0)) {
+            rc = corrupt(err, "element instance");
+            break;
+        }
+        eng_elem *scope = scope_key ? bt_map_get(&e->elems, scope_key) : NULL;
+        if (scope_key && (!scope || scope->inst != inst)) {
+            rc = corrupt(err, "unknown flow scope");
+            break;
+        }
+        eng_elem *el = bt_xcalloc(1, sizeof *el);
+        el->key = key;
+        el->element = (int)element;
+        el->state = (eng_elem_state)state;
+        el->scope = scope;
+        el->inst = inst;
+        if (inst->n_elems == inst->cap_elems) {
+            inst->cap_elems = inst->cap_elems ? inst->cap_elems * 2 : 8;
+            inst->elems = bt_xrealloc(inst->elems, (size_t)inst->cap_elems * sizeof *inst->elems);
+        }
+        inst->elems[inst->n_elems++] = el;
+        bt_map_put(&e->elems, el->key, el);
+        el->active_children = (int)get_u(&r);
+        el->n_join_waiting = (int)get_u(&r);
+        uint64_t n_tokens = get_u(&r);
+        for (uint64_t k = 0; k < n_tokens && !r.bad; k++) {
+            uint64_t flow = get_u(&r), count = get_u(&r);
+            if (flow >= (uint64_t)p->n_flows) {
+                r.bad = true;
+                break;
+            }
+            if (!el->join_tokens)
+                el->join_tokens = bt_xcalloc((size_t)p->n_flows, sizeof *el->join_tokens);
+            el->join_tokens[flow] = (int)count;
+        }
+        uint64_t n_vars = get_u(&r);
+        for (uint64_t k = 0; k < n_vars && !r.bad; k++) {
+            size_t nl, vl;
+            const char *name = get_s(&r, &nl);
+            const char *json = get_s(&r, &vl);
+            feel_value *v = NULL;
+            if (r.bad || feel_value_from_json(json, vl, &v, NULL) != BT_OK) {
+                r.bad = true;
+                break;
+            }
+            if (el->vars.count == el->vars.cap) {
+                el->vars.cap = el->vars.cap ? el->vars.cap * 2 : 4;
+                el->vars.items =
+                    bt_xrealloc(el->vars.items, (size_t)el->vars.cap * sizeof *el->vars.items);
+            }
+            char *copy = bt_strndup(name, nl);
+            if (!copy)
+                abort();
+            el->vars.items[el->vars.count++] = (eng_var){copy, v};
+        }
+        if (get_u(&r) && !r.bad) {
+            eng_job *job = bt_xcalloc(1, sizeof *job);
+            job->key = get_u(&r);
+            job->type = get_str(&r);
+            job->state = (eng_job_state)get_u(&r);
+            job->retries = (int)get_u(&r);
+            job->deadline_ms = get_i(&r);
+            job->backoff_until_ms = get_i(&r);
+            job->worker = get_str(&r);
+            job->error_message = get_str(&r);
+            job->elem = el;
+            el->job = job;
+            if (r.bad || !job->type || job->state > ENG_JOB_INCIDENT) {
+                r.bad = true;
+            } else {
+                bt_map_put(&e->jobs, job->key, job);
+                if (job->state == ENG_JOB_ACTIVATABLE) {
+                    eng_job_make_activatable(e, job);
+                } else if (job->state == ENG_JOB_ACTIVATED) {
+                    eng_due_push(e, job->deadline_ms, job->key);
+                } else if (job->state == ENG_JOB_FAILED) {
+                    if (job->backoff_until_ms)
+                        eng_due_push(e, job->backoff_until_ms, job->key);
+                    else
+                        eng_job_make_activatable(e, job);
+                }
+            }
+        }
+        if (get_u(&r) && !r.bad) {
+            eng_incident *inc = bt_xcalloc(1, sizeof *inc);
+            inc->key = get_u(&r);
+            inc->type = (eng_incident_type)get_u(&r);
+            inc->message = get_str(&r);
+            inc->job_key = get_u(&r);
+            inc->elem = el;
+            el->incident = inc;
+            inst->n_incidents++;
+            if (!inc->message)
+                inc->message = bt_xstrdup("");
+            if (r.bad || inc->type > ENG_INC_UNHANDLED_ERROR_EVENT)
+                r.bad = true;
+            else
+                bt_map_put(&e->incidents, inc->key, inc);
+        }
+        el->compensable = get_compensable(&r, p, &el->n_compensable, 0);
+        if (get_u(&r) && !r.bad) {
+            eng_compensation *c = bt_xcalloc(1, sizeof *c);
+            el->compensation = c;
+            uint64_t nh = get_u(&r);
+            if (nh > (uint64_t)p->n_elements * 1000) {
+                r.bad = true;
+            } else {
+                c->n_handlers = (int)nh;
+                c->handlers = bt_xcalloc(nh ? nh : 1, sizeof *c->handlers);
+                for (uint64_t k = 0; k < nh; k++) {
+                    uint64_t h = get_u(&r);
+                    if (h >= (uint64_t)p->n_elements)
+                        r.bad = true;
+                    c->handlers[k] = (int)h;
+                }
+                c->next = (int)get_u(&r);
+                c->running = (int)get_u(&r);
+            }
+        }
+        comp_for[i] = get_u(&r);
+        if (r.bad)
+            rc = corrupt(err, "element instance data");
+    }
+    for (int i = 0; rc == BT_OK && i < inst->n_elems; i++) {
+        if (!comp_for[i])
+            continue;
+        eng_elem *thrower = bt_map_get(&e->elems, comp_for[i]);
+        if (!thrower || thrower->inst != inst)
+            rc = corrupt(err, "unknown compensation throw event");
+        else
+            inst->elems[i]->compensating_for = thrower;
+    }
+    bt_free(comp_for);
+    if (rc == BT_OK && r.p != r.end)
+        rc = corrupt(err, "trailing bytes");
+    if (rc != BT_OK) {
+        eng_instance_free(e, inst);
+        return rc;
+    }
+    *out = inst;
+    return BT_OK;
+}

@@ -1,0 +1,298 @@
+/*
+ * eng_int.h — the engine's private state. Only src/engine includes it.
+ *
+ * State, from the top:
+ *
+ *   eng_engine          definitions, instances, the job and incident indexes,
+ *                       the due-time heap, key/position counters, pending
+ *                       changes (records + dirty instances) and the step queue.
+ *   eng_definition      one deployed process version: the parsed model.
+ *   eng_instance        one process instance: its element instances, in
+ *                       creation order, owning variables, jobs and incidents.
+ *   eng_elem            one element instance (Zeebe's word): element, state,
+ *                       flow scope, variables if it is a scope, the job of a
+ *                       job task, join counters and compensation records.
+ *   eng_job, eng_incident   belong to the element instance they are about.
+ *
+ * Steps: a command does not recurse through the model. It enqueues steps
+ * (activate this element, complete that one, take a flow, ...) and the
+ * engine runs the queue to empty before the command returns. The queue is
+ * FIFO, so ordering is breadth-first and deterministic, as in Zeebe.
+ */
+#ifndef BATON_ENG_INT_H
+#define BATON_ENG_INT_H
+
+#include "base/map.h"
+#include "engine/engine.h"
+
+typedef struct eng_instance eng_instance;
+typedef struct eng_elem eng_elem;
+
+typedef struct eng_definition {
+    uint64_t key;
+    char *bpmn_process_id;
+    int version;
+    char *resource_name;
+    char *checksum;
+    char *xml;
+    size_t xml_len;
+    uint64_t deployment_key;
+    int64_t deploy_time_ms;
+    bpmn_model *model;
+    const bpmn_process *process; /* within model */
+    bool persisted;              /* written to the store already */
+} eng_definition;
+
+/* All versions of one process id, oldest first. */
+typedef struct eng_process_family {
+    eng_definition **versions;
+    int n_versions;
+} eng_process_family;
+
+/* A variable: name → immutable value. */
+typedef struct eng_var {
+    char *name;
+    feel_value *value;
+} eng_var;
+
+typedef struct eng_vars {
+    eng_var *items;
+    int count, cap;
+} eng_vars;
+
+typedef enum eng_elem_state {
+    ENG_ACTIVATING,
+    ENG_ACTIVATED,
+    ENG_COMPLETING,
+    ENG_COMPLETED,
+    ENG_TERMINATING,
+    ENG_TERMINATED,
+} eng_elem_state;
+
+typedef enum eng_job_state {
+    ENG_JOB_ACTIVATABLE,
+    ENG_JOB_ACTIVATED,
+    ENG_JOB_FAILED,        /* waiting for its back-off to end */
+    ENG_JOB_INCIDENT,      /* retries exhausted or error unhandled */
+} eng_job_state;
+
+typedef struct eng_job {
+    uint64_t key;
+    eng_elem *elem;
+    char *type;
+    eng_job_state state;
+    int retries;
+    int64_t deadline_ms;      /* ACTIVATED: when it times out */
+    int64_t backoff_until_ms; /* FAILED: when it becomes activatable */
+    char *worker;
+    char *error_message;
+    /* Intrusive list of the activatable jobs of one type, oldest first. */
+    struct eng_job *queue_prev, *queue_next;
+    bool queued;
+} eng_job;
+
+typedef enum eng_incident_type {
+    ENG_INC_JOB_NO_RETRIES,
+    ENG_INC_CONDITION_ERROR,
+    ENG_INC_IO_MAPPING_ERROR,
+    ENG_INC_EXTRACT_VALUE_ERROR,
+    ENG_INC_UNHANDLED_ERROR_EVENT,
+} eng_incident_type;
+
+typedef struct eng_incident {
+    uint64_t key;
+    eng_incident_type type;
+    char *message;
+    eng_elem *elem;
+    uint64_t job_key;
+    char *error_code; /* UNHANDLED_ERROR_EVENT thrown by an end event: the code to re-throw */
+} eng_incident;
+
+/* A completed activity that can be compensated, in the scope where it
+ * completed. A completed sub-process leaves one record of its own whose
+ * `group` holds the records of its completed children. */
+typedef struct eng_compensable {
+    int element;   /* activity index in the model */
+    uint64_t seq;  /* completion order within the instance */
+    struct eng_compensable *group;
+    int n_group;
+} eng_compensable;
+
+/* A compensation in progress, driven by a throw event's element instance. */
+typedef struct eng_compensation {
+    int *handlers; /* activity indexes of the handlers still to run, in order */
+    int n_handlers, next;
+    int running; /* handlers active now */
+} eng_compensation;
+
+struct eng_elem {
+    uint64_t key;
+    int element;        /* index in the process model */
+    eng_elem_state state;
+    eng_elem *scope;    /* flow scope element instance; NULL for the process */
+    eng_instance *inst;
+    int active_children; /* child element instances not yet completed/terminated */
+    eng_vars vars;       /* local variables (every element instance may have some) */
+    eng_job *job;        /* job tasks while waiting */
+    eng_incident *incident;
+    /* Parallel-gateway joins in this scope: tokens that arrived per flow. */
+    int *join_tokens;     /* indexed by flow index, allocated lazily */
+    int n_join_waiting;   /* tokens waiting at joins in this scope */
+    /* Compensation. */
+    eng_compensable *compensable; /* records of activities completed in this scope */
+    int n_compensable;
+    eng_compensation *compensation; /* when this is a throw event compensating */
+    eng_elem *compensating_for;     /* when this is a handler: the throw event */
+    bool is_boundary_trigger;       /* activated by an interrupting boundary event */
+};
+
+struct eng_instance {
+    uint64_t key;
+    eng_definition *def;
+    eng_instance_state state;
+    char *business_id;
+    int64_t start_ms, end_ms;
+    eng_elem **elems; /* live element instances, creation order; elems[0] = the process */
+    int n_elems, cap_elems;
+    int n_incidents;
+    uint64_t compensation_seq;
+    bool dirty;
+};
+
+typedef enum eng_step_kind {
+    STEP_ACTIVATE,       /* run the activation of elem (input mappings, behaviour) */
+    STEP_COMPLETE,       /* complete elem (output mappings, flows) */
+} eng_step_kind;
+
+typedef struct eng_step {
+    eng_step_kind kind;
+    uint64_t instance_key;
+    uint64_t elem_key;
+} eng_step;
+
+/* The due-time heap: job deadlines and back-offs. Entries are checked when
+ * popped (lazy deletion): a stale entry is skipped. */
+typedef struct eng_due {
+    int64_t at;
+    uint64_t job_key;
+} eng_due;
+
+struct eng_engine {
+    eng_config cfg;
+    uint64_t next_key;
+    uint64_t next_position;
+    int64_t now; /* the current command's time */
+
+    bt_map definitions; /* key → eng_definition */
+    bt_smap families;   /* bpmn_process_id → eng_process_family */
+    bt_map instances;   /* key → eng_instance (active, and ended until flushed) */
+    bt_map elems;       /* element instance key → eng_elem */
+    bt_map jobs;        /* key → eng_job */
+    bt_map incidents;   /* key → eng_incident */
+    bt_smap job_queues; /* type → eng_job_queue */
+    bt_smap business_ids; /* "processId\nbusinessId" → eng_instance (active only) */
+
+    eng_due *due;
+    size_t n_due, cap_due;
+
+    eng_step *steps;
+    size_t steps_head, steps_tail, steps_cap;
+
+    /* Pending changes. */
+    eng_record *records;
+    size_t n_records, cap_records;
+    eng_instance **dirty;
+    size_t n_dirty, cap_dirty;
+    eng_definition **new_defs;
+    size_t n_new_defs, cap_new_defs;
+    eng_instance_row *rows; /* built by eng_changes_take */
+    eng_definition_row *def_rows;
+};
+
+typedef struct eng_job_queue {
+    eng_job *head, *tail;
+} eng_job_queue;
+
+/* ---- engine.c ----------------------------------------------------------------- */
+uint64_t eng_key_next(eng_engine *e);
+/* Appends a record; takes ownership of value (a bt_malloc'd JSON string). */
+void eng_record_add(eng_engine *e, const char *value_type, const char *intent, uint64_t key,
+                    uint64_t instance_key, char *value, size_t len);
+void eng_instance_touch(eng_engine *e, eng_instance *inst);
+void eng_step_push(eng_engine *e, eng_step_kind kind, eng_elem *elem);
+void eng_steps_run(eng_engine *e);
+void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key);
+/* The process element instance ended: the instance is COMPLETED / TERMINATED. */
+void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state state);
+
+/* ---- instance.c ----------------------------------------------------------------- */
+const bpmn_element *eng_elem_model(const eng_elem *el);
+const bpmn_process *eng_instance_process(const eng_instance *inst);
+eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int element);
+/* Activates `element` as a new element instance in scope (ACTIVATING + step). */
+eng_elem *eng_elem_activate(eng_engine *e, eng_elem *scope, int element);
+void eng_elem_run_activate(eng_engine *e, eng_elem *el);
+void eng_elem_run_complete(eng_engine *e, eng_elem *el);
+void eng_elem_take_flows(eng_engine *e, eng_elem *el);
+/* Terminates el and everything below it; records TERMINATING/TERMINATED;
+ * frees el. Does not touch the scope's completion. */
+void eng_elem_terminate(eng_engine *e, eng_elem *el);
+/* A child of scope finished (completed or terminated): complete the scope
+ * when nothing is left in it. */
+void eng_scope_child_done(eng_engine *e, eng_elem *scope);
+void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent);
+void eng_instance_free(eng_engine *e, eng_instance *inst);
+/* Throws a BPMN error from `from` (a task or an end event): finds the
+ * catching boundary event up the scope chain; returns false if none. */
+bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message);
+
+/* ---- variables.c ---------------------------------------------------------------- */
+const feel_value *eng_vars_get(const eng_vars *v, const char *name, size_t len);
+void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t len,
+                        feel_value *value); /* steals value */
+/* Zeebe's propagation: update the nearest scope from `from` up that has the
+ * name, else create at the root. */
+void eng_vars_propagate(eng_engine *e, eng_elem *from, const char *name, size_t len,
+                        feel_value *value);
+void eng_vars_merge(eng_engine *e, eng_elem *scope, const feel_value *ctx, bool local);
+void eng_vars_free(eng_vars *v);
+/* Evaluates a FEEL expression with the variables visible at el. */
+int eng_eval(eng_engine *e, eng_elem *el, const feel_expr *expr, feel_value **out,
+             bt_error *warning);
+/* Input / output mappings; on failure fills msg and returns BT_EEVAL. */
+int eng_mappings_input(eng_engine *e, eng_elem *el, char *msg, size_t msg_size);
+int eng_mappings_output(eng_engine *e, eng_elem *el, char *msg, size_t msg_size);
+feel_value *eng_vars_visible_at(const eng_elem *el);
+
+/* ---- jobs.c ----------------------------------------------------------------------- */
+/* Creates the job of a job task; on an expression failure raises an
+ * EXTRACT_VALUE_ERROR incident and returns false. */
+bool eng_job_create(eng_engine *e, eng_elem *el);
+void eng_job_cancel(eng_engine *e, eng_job *job);
+void eng_job_make_activatable(eng_engine *e, eng_job *job);
+void eng_job_free(eng_engine *e, eng_job *job);
+
+/* ---- incident.c ------------------------------------------------------------------- */
+void eng_incident_raise(eng_engine *e, eng_elem *el, eng_incident_type type, uint64_t job_key,
+                        const char *message);
+/* Removes el's incident without continuing (the element is being terminated). */
+void eng_incident_drop(eng_engine *e, eng_elem *el, bool record);
+const char *eng_incident_type_name(eng_incident_type t);
+
+/* ---- compensation.c ---------------------------------------------------------------- */
+/* Remembers that el (an activity) completed in its scope. */
+void eng_compensation_note_completed(eng_engine *e, eng_elem *el);
+/* Starts compensating for throw event el; returns true if handlers run (the
+ * event completes when they are done), false if there is nothing to do. */
+bool eng_compensation_start(eng_engine *e, eng_elem *el);
+/* A compensation handler finished. */
+void eng_compensation_handler_done(eng_engine *e, eng_elem *handler);
+void eng_compensable_free(eng_compensable *c, int n);
+
+/* ---- codec.c ------------------------------------------------------------------------ */
+/* Encodes an instance's whole state; the caller frees *out with bt_free. */
+void eng_codec_encode(const eng_instance *inst, char **out, size_t *len);
+int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_t len,
+                     eng_instance **out, bt_error *err);
+
+#endif

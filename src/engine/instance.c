@@ -1,0 +1,505 @@
+/*
+ * instance.c — the element instance life cycle and token flow.
+ *
+ * Every element instance goes through
+ *
+ *     ACTIVATING → ACTIVATED → COMPLETING → COMPLETED
+ *          \            \           \
+ *           `────────────`───────────`──→ TERMINATING → TERMINATED
+ *
+ * and each transition is a PROCESS_INSTANCE record (ELEMENT_ACTIVATING, ...).
+ * Activation runs the input mappings, then the element's behaviour (the
+ * table `behaviours` below, one row per BPMN type): a container activates
+ * its start event, a job task creates its job and waits, a gateway or a
+ * plain event completes at once. Completion runs the output mappings, picks
+ * the outgoing flows (exclusive gateway: the first true condition, else the
+ * default), records COMPLETED and leaves through the flows.
+ *
+ * A step that fails (a mapping, a condition, a job type expression) raises
+ * an incident and leaves the element instance where it stood: resolving the
+ * incident runs the same step again (incident.c).
+ *
+ * Tokens: taking a flow activates its target in the same flow scope; a
+ * parallel gateway with several incoming flows joins: it counts arrivals per
+ * incoming flow in the scope and activates once every incoming flow has
+ * delivered a token (consuming one from each). A scope (the process or a
+ * sub-process) completes when it has no active child and no token waiting
+ * at a join — the implicit end of BPMN.
+ *
+ * Termination walks down first: a terminated scope terminates its children
+ * (deepest first), cancels their jobs and drops their incidents, then itself.
+ */
+#include "engine/eng_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const bpmn_process *eng_instance_process(const eng_instance *inst) {
+    return inst->def->process;
+}
+
+const bpmn_element *eng_elem_model(const eng_elem *el) {
+    return &el->inst->def->process->elements[el->element];
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
+    const bpmn_element *m = eng_elem_model(el);
+    const eng_definition *d = el->inst->def;
+    static const char *event_types[] = {"NONE",   "ERROR",  "TERMINATE",  "COMPENSATION", "TIMER",
+                                        "MESSAGE", "SIGNAL", "ESCALATION", "LINK"};
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_printf(&b, "{\"bpmnElementType\":\"%s\",\"bpmnEventType\":\"%s\",\"elementId\":",
+                  bpmn_type_name(m->type), event_types[m->event]);
+    bt_buf_json_string(&b, m->id, strlen(m->id));
+    bt_buf_printf(&b, ",\"flowScopeKey\":\"%llu\",\"bpmnProcessId\":",
+                  (unsigned long long)(el->scope ? el->scope->key : 0));
+    bt_buf_json_string(&b, d->bpmn_process_id, strlen(d->bpmn_process_id));
+    bt_buf_printf(&b,
+                  ",\"version\":%d,\"processDefinitionKey\":\"%llu\","
+                  "\"processInstanceKey\":\"%llu\"}",
+                  d->version, (unsigned long long)d->key, (unsigned long long)el->inst->key);
+    size_t len = b.len;
+    eng_record_add(e, "PROCESS_INSTANCE", intent, el->key, el->inst->key, bt_buf_take(&b), len);
+    eng_instance_touch(e, el->inst);
+}
+
+static void flow_record(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
+    eng_instance *inst = scope->inst;
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_puts(&b, "{\"bpmnElementType\":\"SEQUENCE_FLOW\",\"elementId\":");
+    bt_buf_json_string(&b, f->id, strlen(f->id));
+    bt_buf_printf(&b, ",\"flowScopeKey\":\"%llu\",\"processInstanceKey\":\"%llu\"}",
+                  (unsigned long long)scope->key, (unsigned long long)inst->key);
+    size_t len = b.len;
+    eng_record_add(e, "PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", eng_key_next(e), inst->key,
+                   bt_buf_take(&b), len);
+}
+
+/* ---- element instances ---------------------------------------------------------- */
+
+eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int element) {
+    eng_elem *el = bt_xcalloc(1, sizeof *el);
+    el->key = scope ? eng_key_next(e) : inst->key;
+    el->element = element;
+    el->state = ENG_ACTIVATING;
+    el->scope = scope;
+    el->inst = inst;
+    if (inst->n_elems == inst->cap_elems) {
+        inst->cap_elems = inst->cap_elems ? inst->cap_elems * 2 : 8;
+        inst->elems = bt_xrealloc(inst->elems, (size_t)inst->cap_elems * sizeof *inst->elems);
+    }
+    inst->elems[inst->n_elems++] = el;
+    bt_map_put(&e->elems, el->key, el);
+    if (scope)
+        scope->active_children++;
+    return el;
+}
+
+static void elem_free(eng_engine *e, eng_elem *el) {
+    eng_instance *inst = el->inst;
+    for (int i = 0; i < inst->n_elems; i++) {
+        if (inst->elems[i] == el) {
+            memmove(&inst->elems[i], &inst->elems[i + 1],
+                    (size_t)(inst->n_elems - i - 1) * sizeof *inst->elems);
+            inst->n_elems--;
+            break;
+        }
+    }
+    bt_map_remove(&e->elems, el->key);
+    eng_vars_free(&el->vars);
+    bt_free(el->join_tokens);
+    eng_compensable_free(el->compensable, el->n_compensable);
+    if (el->compensation) {
+        bt_free(el->compensation->handlers);
+        bt_free(el->compensation);
+    }
+    bt_free(el);
+}
+
+eng_elem *eng_elem_activate(eng_engine *e, eng_elem *scope, int element) {
+    eng_elem *el = eng_elem_new(e, scope->inst, scope, element);
+    eng_elem_record(e, el, "ELEMENT_ACTIVATING");
+    eng_step_push(e, STEP_ACTIVATE, el);
+    return el;
+}
+
+static void set_activated(eng_engine *e, eng_elem *el) {
+    el->state = ENG_ACTIVATED;
+    eng_elem_record(e, el, "ELEMENT_ACTIVATED");
+}
+
+/* ---- behaviours ------------------------------------------------------------------- */
+
+/* Activation behaviours run after the input mappings; the element instance
+ * is ACTIVATING, or ACTIVATED when an incident is being retried. */
+typedef void (*activate_fn)(eng_engine *e, eng_elem *el);
+
+static void activate_container(eng_engine *e, eng_elem *el) {
+    set_activated(e, el);
+    const bpmn_element *m = eng_elem_model(el);
+    if (m->start_event >= 0)
+        eng_elem_activate(e, el, m->start_event);
+    else
+        eng_step_push(e, STEP_COMPLETE, el); /* an empty sub-process */
+}
+
+static void activate_pass_through(eng_engine *e, eng_elem *el) {
+    set_activated(e, el);
+    eng_step_push(e, STEP_COMPLETE, el);
+}
+
+static void activate_job_task(eng_engine *e, eng_elem *el) {
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
+    if (!el->job)
+        eng_job_create(e, el); /* raises an incident when it cannot */
+}
+
+/* Throw events and end events act on activation. */
+static void activate_throw_event(eng_engine *e, eng_elem *el) {
+    const bpmn_element *m = eng_elem_model(el);
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
+    switch (m->event) {
+    case BPMN_EVENT_ERROR:
+        if (!eng_error_throw(e, el, m->error_code, NULL)) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "Expected to throw an error event with the code '%s', but it was not caught. "
+                     "No error events are available in the scope.",
+                     m->error_code ? m->error_code : "");
+            eng_incident_raise(e, el, ENG_INC_UNHANDLED_ERROR_EVENT, 0, msg);
+        }
+        return; /* caught: el was terminated with its scope */
+    case BPMN_EVENT_COMPENSATION:
+        if (eng_compensation_start(e, el) && m->wait_for_completion)
+            return; /* completes when the handlers are done */
+        eng_step_push(e, STEP_COMPLETE, el);
+        return;
+    default: eng_step_push(e, STEP_COMPLETE, el); return;
+    }
+}
+
+static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
+    /* Containers activate their none start event. */
+    [BPMN_PROCESS] = activate_container,
+    [BPMN_SUB_PROCESS] = activate_container,
+    /* Events that only pass the token on. */
+    [BPMN_START_EVENT] = activate_pass_through,
+    [BPMN_BOUNDARY_EVENT] = activate_pass_through,
+    /* End and intermediate throw events act on activation. */
+    [BPMN_END_EVENT] = activate_throw_event,
+    [BPMN_INTERMEDIATE_THROW_EVENT] = activate_throw_event,
+    /* Job-based tasks create a job and wait for it. */
+    [BPMN_SERVICE_TASK] = activate_job_task,
+    [BPMN_SEND_TASK] = activate_job_task,
+    [BPMN_SCRIPT_TASK] = activate_job_task,
+    [BPMN_BUSINESS_RULE_TASK] = activate_job_task,
+    [BPMN_USER_TASK] = activate_job_task,
+    /* Tasks without behaviour and gateways complete at once (flows are
+     * chosen on completion). */
+    [BPMN_TASK] = activate_pass_through,
+    [BPMN_MANUAL_TASK] = activate_pass_through,
+    [BPMN_EXCLUSIVE_GATEWAY] = activate_pass_through,
+    [BPMN_PARALLEL_GATEWAY] = activate_pass_through,
+};
+
+void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
+    const bpmn_element *m = eng_elem_model(el);
+    if (el->state == ENG_ACTIVATING && m->n_inputs > 0) {
+        char msg[512];
+        if (eng_mappings_input(e, el, msg, sizeof msg) != BT_OK) {
+            eng_incident_raise(e, el, ENG_INC_IO_MAPPING_ERROR, 0, msg);
+            return;
+        }
+    }
+    activate_fn fn = behaviours[m->type];
+    if (!fn) { /* the model layer rejects these; never reached with a valid model */
+        char msg[256];
+        snprintf(msg, sizeof msg, "element type %s is not supported", bpmn_type_name(m->type));
+        eng_incident_raise(e, el, ENG_INC_EXTRACT_VALUE_ERROR, 0, msg);
+        return;
+    }
+    fn(e, el);
+}
+
+/* ---- completion ------------------------------------------------------------------------ */
+
+/* Exclusive gateway: the first outgoing flow (document order) whose condition
+ * is true, else the default flow. Returns the flow index, or -1 with msg. */
+static int exclusive_choose(eng_engine *e, eng_elem *el, char *msg, size_t msg_size) {
+    const bpmn_element *m = eng_elem_model(el);
+    const bpmn_process *p = eng_instance_process(el->inst);
+    for (int i = 0; i < m->n_outgoing; i++) {
+        const bpmn_flow *f = &p->flows[m->outgoing[i]];
+        if (f->index == m->default_flow)
+            continue;
+        if (!f->condition)
+            return f->index; /* an unconditional flow is always taken */
+        feel_value *v = NULL;
+        bt_error warn = {0};
+        int rc = eng_eval(e, el, f->condition, &v, &warn);
+        if (rc != BT_OK) {
+            snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
+                     f->condition_text, f->id, bt_strerror(rc));
+            return -1;
+        }
+        feel_type t = feel_value_type(v);
+        bool taken = feel_value_is_true(v);
+        feel_value_unref(v);
+        if (t != FEEL_BOOLEAN && t != FEEL_NULL) {
+            snprintf(msg, msg_size,
+                     "Expected the condition '%s' of flow '%s' to be a boolean, but it was %s",
+                     f->condition_text, f->id, feel_type_name(t));
+            return -1;
+        }
+        if (t == FEEL_NULL && warn.code) {
+            snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
+                     f->condition_text, f->id, warn.message);
+            return -1;
+        }
+        if (taken)
+            return f->index;
+    }
+    if (m->default_flow >= 0)
+        return m->default_flow;
+    snprintf(msg, msg_size,
+             "Expected at least one condition to evaluate to true, or to have a default flow");
+    return -1;
+}
+
+static void arrive(eng_engine *e, eng_elem *scope, const bpmn_flow *f);
+
+static void take_flow(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
+    flow_record(e, scope, f);
+    arrive(e, scope, f);
+}
+
+/* A token arrives at the target of flow f, in scope. */
+static void arrive(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
+    const bpmn_process *p = eng_instance_process(scope->inst);
+    const bpmn_element *target = &p->elements[f->target];
+    if (target->type == BPMN_PARALLEL_GATEWAY && target->n_incoming > 1) {
+        if (!scope->join_tokens)
+            scope->join_tokens = bt_xcalloc((size_t)p->n_flows, sizeof *scope->join_tokens);
+        scope->join_tokens[f->index]++;
+        scope->n_join_waiting++;
+        for (int i = 0; i < target->n_incoming; i++)
+            if (scope->join_tokens[target->incoming[i]] == 0)
+                return; /* wait for the other branches */
+        for (int i = 0; i < target->n_incoming; i++)
+            scope->join_tokens[target->incoming[i]]--;
+        scope->n_join_waiting -= target->n_incoming;
+    }
+    eng_elem_activate(e, scope, f->target);
+}
+
+void eng_elem_take_flows(eng_engine *e, eng_elem *el) {
+    const bpmn_element *m = eng_elem_model(el);
+    const bpmn_process *p = eng_instance_process(el->inst);
+    for (int i = 0; i < m->n_outgoing; i++)
+        take_flow(e, el->scope, &p->flows[m->outgoing[i]]);
+}
+
+/* Completes a container whose last child finished. */
+void eng_scope_child_done(eng_engine *e, eng_elem *scope) {
+    if (scope && scope->state == ENG_ACTIVATED && scope->active_children == 0 &&
+        scope->n_join_waiting == 0 && !scope->incident)
+        eng_step_push(e, STEP_COMPLETE, scope);
+}
+
+static bool is_container(const bpmn_element *m) {
+    return m->type == BPMN_PROCESS || m->type == BPMN_SUB_PROCESS;
+}
+
+/* Removes a finished element instance and lets its scope react. */
+static void elem_finish(eng_engine *e, eng_elem *el) {
+    eng_elem *scope = el->scope;
+    eng_instance *inst = el->inst;
+    bool root = scope == NULL;
+    elem_free(e, el);
+    if (root)
+        return;
+    scope->active_children--;
+    eng_scope_child_done(e, scope);
+    (void)inst;
+}
+
+/* Terminate end event: every other child of the scope is terminated, then
+ * the scope completes. */
+static void terminate_siblings(eng_engine *e, eng_elem *el) {
+    eng_instance *inst = el->inst;
+    for (int i = inst->n_elems - 1; i >= 0; i--) {
+        if (i >= inst->n_elems)
+            continue;
+        eng_elem *other = inst->elems[i];
+        if (other != el && other->scope == el->scope) {
+            eng_elem_terminate(e, other);
+            el->scope->active_children--;
+            i = inst->n_elems; /* the list changed: restart from the end */
+        }
+    }
+    el->scope->n_join_waiting = 0;
+    if (el->scope->join_tokens)
+        memset(el->scope->join_tokens, 0,
+               (size_t)eng_instance_process(inst)->n_flows * sizeof *el->scope->join_tokens);
+}
+
+void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
+    const bpmn_element *m = eng_elem_model(el);
+    if (el->state == ENG_ACTIVATED) {
+        if (is_container(m) && (el->active_children > 0 || el->n_join_waiting > 0))
+            return; /* a stale completion: something is running again */
+        el->state = ENG_COMPLETING;
+        eng_elem_record(e, el, "ELEMENT_COMPLETING");
+    }
+    if (el->state != ENG_COMPLETING)
+        return;
+    if (m->n_outputs > 0) {
+        char msg[512];
+        if (eng_mappings_output(e, el, msg, sizeof msg) != BT_OK) {
+            eng_incident_raise(e, el, ENG_INC_IO_MAPPING_ERROR, 0, msg);
+            return;
+        }
+    }
+    int chosen = -1;
+    if (m->type == BPMN_EXCLUSIVE_GATEWAY) {
+        char msg[512];
+        chosen = exclusive_choose(e, el, msg, sizeof msg);
+        if (chosen < 0) {
+            eng_incident_raise(e, el, ENG_INC_CONDITION_ERROR, 0, msg);
+            return;
+        }
+    }
+    if (m->type == BPMN_END_EVENT && m->event == BPMN_EVENT_TERMINATE && el->scope)
+        terminate_siblings(e, el);
+
+    el->state = ENG_COMPLETED;
+    eng_elem_record(e, el, "ELEMENT_COMPLETED");
+
+    if (!el->scope) { /* the process itself */
+        eng_instance *inst = el->inst;
+        elem_free(e, el);
+        eng_instance_ended(e, inst, ENG_INSTANCE_COMPLETED);
+        return;
+    }
+    if (bpmn_is_activity(m->type))
+        eng_compensation_note_completed(e, el);
+    if (el->compensating_for) {
+        eng_elem *scope = el->scope;
+        eng_elem *thrower = el->compensating_for;
+        elem_free(e, el);
+        scope->active_children--;
+        eng_compensation_handler_done(e, thrower);
+        eng_scope_child_done(e, scope);
+        return;
+    }
+    if (m->type == BPMN_EXCLUSIVE_GATEWAY)
+        take_flow(e, el->scope, &eng_instance_process(el->inst)->flows[chosen]);
+    else
+        eng_elem_take_flows(e, el);
+    elem_finish(e, el);
+}
+
+/* ---- termination -------------------------------------------------------------------------- */
+
+void eng_elem_terminate(eng_engine *e, eng_elem *el) {
+    if (el->state == ENG_TERMINATING || el->state == ENG_TERMINATED)
+        return;
+    el->state = ENG_TERMINATING;
+    eng_elem_record(e, el, "ELEMENT_TERMINATING");
+    /* Children first, deepest first; restart the scan after each, since the
+     * list shrinks. */
+    eng_instance *inst = el->inst;
+    for (int i = inst->n_elems - 1; i >= 0; i--) {
+        if (i < inst->n_elems && inst->elems[i]->scope == el) {
+            eng_elem_terminate(e, inst->elems[i]);
+            el->active_children--;
+            i = inst->n_elems;
+        }
+    }
+    if (el->job)
+        eng_job_cancel(e, el->job);
+    if (el->incident)
+        eng_incident_drop(e, el, true);
+    el->state = ENG_TERMINATED;
+    eng_elem_record(e, el, "ELEMENT_TERMINATED");
+    if (el->compensating_for)
+        eng_compensation_handler_done(e, el->compensating_for);
+    if (!el->scope) {
+        elem_free(e, el);
+        eng_instance_ended(e, inst, ENG_INSTANCE_TERMINATED);
+        return;
+    }
+    elem_free(e, el);
+}
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* The error boundary event of activity `m` that catches `code`: an exact
+ * code match wins over a catch-all. -1 when none. */
+static int find_error_boundary(const bpmn_process *p, const bpmn_element *m, const char *code) {
+    int catch_all = -1;
+    for (int i = 0; i < m->n_boundaries; i++) {
+        const bpmn_element *b = &p->elements[m->boundaries[i]];
+        if (b->event != BPMN_EVENT_ERROR)
+            continue;
+        if (!b->error_code) {
+            if (catch_all < 0)
+                catch_all = b->index;
+        } else if (code && strcmp(b->error_code, code) == 0) {
+            return b->index;
+        }
+    }
+    return catch_all;
+}
+
+bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message) {
+    const bpmn_process *p = eng_instance_process(from->inst);
+    for (eng_elem *x = from; x && x->scope; x = x->scope) {
+        const bpmn_element *m = eng_elem_model(x);
+        int b = find_error_boundary(p, m, code);
+        if (b < 0)
+            continue;
+        eng_elem *scope = x->scope;
+        eng_elem_terminate(e, x);
+        scope->active_children--;
+        eng_elem *boundary = eng_elem_activate(e, scope, b);
+        /* The caught error is visible to the boundary event's output mappings. */
+        if (code) {
+            feel_value *v = feel_string_new(code, strlen(code));
+            if (!v)
+                abort();
+            eng_vars_set_local(e, boundary, "errorCode", 9, v);
+        }
+        if (message) {
+            feel_value *v = feel_string_new(message, strlen(message));
+            if (!v)
+                abort();
+            eng_vars_set_local(e, boundary, "errorMessage", 12, v);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* ---- instances -------------------------------------------------------------------------------- */
+
+void eng_instance_free(eng_engine *e, eng_instance *inst) {
+    while (inst->n_elems > 0) {
+        eng_elem *el = inst->elems[inst->n_elems - 1];
+        if (el->job) {
+            eng_job_free(e, el->job);
+            el->job = NULL;
+        }
+        if (el->incident)
+            eng_incident_drop(e, el, false);
+        elem_free(e, el);
+    }
+    bt_free(inst->elems);
+    bt_free(inst->business_id);
+    bt_free(inst);
+}

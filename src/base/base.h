@@ -33,15 +33,15 @@
 
 enum {
     BT_OK = 0,
-    BT_ENOMEM = -1,    /* allocation failed */
-    BT_EINVAL = -2,    /* malformed input: a model, an expression, a request */
-    BT_ENOTFOUND = -3, /* no such key / definition / element */
-    BT_ECONFLICT = -4, /* the object is not in a state that allows this */
-    BT_EIO = -5,       /* the store or the OS failed */
-    BT_ECORRUPT = -6,  /* stored data is inconsistent */
-    BT_ELIMIT = -7,    /* a size or count limit was exceeded */
-    BT_EEVAL = -8,     /* an expression failed at run time */
-    BT_EBUSY = -9,     /* try again later (queue full) */
+    BT_ENOMEM = -1,        /* allocation failed */
+    BT_EINVAL = -2,        /* malformed input: a model, an expression, a request */
+    BT_ENOTFOUND = -3,     /* no such key / definition / element */
+    BT_ECONFLICT = -4,     /* the object is not in a state that allows this */
+    BT_EIO = -5,           /* the store or the OS failed */
+    BT_ECORRUPT = -6,      /* stored data is inconsistent */
+    BT_ELIMIT = -7,        /* a size or count limit was exceeded */
+    BT_EEVAL = -8,         /* an expression failed at run time */
+    BT_EBUSY = -9,         /* try again later (queue full) */
     BT_EUNSUPPORTED = -10, /* valid input that baton does not support (yet) */
 };
 
@@ -76,11 +76,11 @@ void bt_alloc_set(bt_alloc_fn fn);
  * since the last call, so a test can loop n over 0..count. */
 long bt_alloc_fail_after(long n);
 
-void *bt_malloc(size_t size);              /* NULL on failure */
+void *bt_malloc(size_t size);               /* NULL on failure */
 void *bt_calloc(size_t count, size_t size); /* zeroed; NULL on failure or overflow */
-void *bt_realloc(void *ptr, size_t size);  /* NULL on failure (ptr untouched) */
-void bt_free(void *ptr);                   /* NULL is a no-op */
-char *bt_strdup(const char *s);            /* NULL in → NULL out; NULL on failure */
+void *bt_realloc(void *ptr, size_t size);   /* NULL on failure (ptr untouched) */
+void bt_free(void *ptr);                    /* NULL is a no-op */
+char *bt_strdup(const char *s);             /* NULL in → NULL out; NULL on failure */
 char *bt_strndup(const char *s, size_t n);
 
 /* Aborting variants for the server's bookkeeping (see 2. above). */
@@ -101,7 +101,8 @@ typedef struct bt_buf {
     bool failed; /* set once an allocation failed: later appends are no-ops */
 } bt_buf;
 
-#define BT_BUF_INIT {NULL, 0, 0, false}
+#define BT_BUF_INIT                                                                                \
+    { NULL, 0, 0, false }
 
 int bt_buf_reserve(bt_buf *b, size_t extra);
 int bt_buf_append(bt_buf *b, const void *data, size_t n);

@@ -28,7 +28,8 @@ typedef struct bt_map {
     size_t count;
 } bt_map;
 
-#define BT_MAP_INIT {NULL, 0, 0}
+#define BT_MAP_INIT                                                                                \
+    { NULL, 0, 0 }
 
 /* Value for key, or NULL. */
 void *bt_map_get(const bt_map *m, uint64_t key);
@@ -53,7 +54,8 @@ typedef struct bt_smap {
     size_t count;
 } bt_smap;
 
-#define BT_SMAP_INIT {NULL, 0, 0}
+#define BT_SMAP_INIT                                                                               \
+    { NULL, 0, 0 }
 
 void *bt_smap_get(const bt_smap *m, const char *key);
 void *bt_smap_getn(const bt_smap *m, const char *key, size_t len);

@@ -72,8 +72,8 @@ typedef enum eng_elem_state {
 typedef enum eng_job_state {
     ENG_JOB_ACTIVATABLE,
     ENG_JOB_ACTIVATED,
-    ENG_JOB_FAILED,        /* waiting for its back-off to end */
-    ENG_JOB_INCIDENT,      /* retries exhausted or error unhandled */
+    ENG_JOB_FAILED,   /* waiting for its back-off to end */
+    ENG_JOB_INCIDENT, /* retries exhausted or error unhandled */
 } eng_job_state;
 
 typedef struct eng_job {
@@ -112,8 +112,8 @@ typedef struct eng_incident {
  * completed. A completed sub-process leaves one record of its own whose
  * `group` holds the records of its completed children. */
 typedef struct eng_compensable {
-    int element;   /* activity index in the model */
-    uint64_t seq;  /* completion order within the instance */
+    int element;  /* activity index in the model */
+    uint64_t seq; /* completion order within the instance */
     struct eng_compensable *group;
     int n_group;
 } eng_compensable;
@@ -127,17 +127,17 @@ typedef struct eng_compensation {
 
 struct eng_elem {
     uint64_t key;
-    int element;        /* index in the process model */
+    int element; /* index in the process model */
     eng_elem_state state;
-    eng_elem *scope;    /* flow scope element instance; NULL for the process */
+    eng_elem *scope; /* flow scope element instance; NULL for the process */
     eng_instance *inst;
     int active_children; /* child element instances not yet completed/terminated */
     eng_vars vars;       /* local variables (every element instance may have some) */
     eng_job *job;        /* job tasks while waiting */
     eng_incident *incident;
     /* Parallel-gateway joins in this scope: tokens that arrived per flow. */
-    int *join_tokens;     /* indexed by flow index, allocated lazily */
-    int n_join_waiting;   /* tokens waiting at joins in this scope */
+    int *join_tokens;   /* indexed by flow index, allocated lazily */
+    int n_join_waiting; /* tokens waiting at joins in this scope */
     /* Compensation. */
     eng_compensable *compensable; /* records of activities completed in this scope */
     int n_compensable;
@@ -160,8 +160,8 @@ struct eng_instance {
 };
 
 typedef enum eng_step_kind {
-    STEP_ACTIVATE,       /* run the activation of elem (input mappings, behaviour) */
-    STEP_COMPLETE,       /* complete elem (output mappings, flows) */
+    STEP_ACTIVATE, /* run the activation of elem (input mappings, behaviour) */
+    STEP_COMPLETE, /* complete elem (output mappings, flows) */
 } eng_step_kind;
 
 typedef struct eng_step {
@@ -183,13 +183,13 @@ struct eng_engine {
     uint64_t next_position;
     int64_t now; /* the current command's time */
 
-    bt_map definitions; /* key → eng_definition */
-    bt_smap families;   /* bpmn_process_id → eng_process_family */
-    bt_map instances;   /* key → eng_instance (active, and ended until flushed) */
-    bt_map elems;       /* element instance key → eng_elem */
-    bt_map jobs;        /* key → eng_job */
-    bt_map incidents;   /* key → eng_incident */
-    bt_smap job_queues; /* type → eng_job_queue */
+    bt_map definitions;   /* key → eng_definition */
+    bt_smap families;     /* bpmn_process_id → eng_process_family */
+    bt_map instances;     /* key → eng_instance (active, and ended until flushed) */
+    bt_map elems;         /* element instance key → eng_elem */
+    bt_map jobs;          /* key → eng_job */
+    bt_map incidents;     /* key → eng_incident */
+    bt_smap job_queues;   /* type → eng_job_queue */
     bt_smap business_ids; /* "processId\nbusinessId" → eng_instance (active only) */
 
     eng_due *due;

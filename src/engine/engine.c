@@ -256,8 +256,9 @@ static void deploy_record(eng_engine *e, const eng_definition *d, const char *in
     bt_buf b = BT_BUF_INIT;
     bt_buf_puts(&b, "{\"bpmnProcessId\":");
     bt_buf_json_string(&b, d->bpmn_process_id, strlen(d->bpmn_process_id));
-    bt_buf_printf(&b, ",\"version\":%d,\"processDefinitionKey\":\"%llu\",\"resourceName\":",
-                  d->version, (unsigned long long)d->key);
+    bt_buf_printf(&b,
+                  ",\"version\":%d,\"processDefinitionKey\":\"%llu\",\"resourceName\":", d->version,
+                  (unsigned long long)d->key);
     bt_buf_json_string(&b, d->resource_name, strlen(d->resource_name));
     bt_buf_printf(&b, ",\"deploymentKey\":\"%llu\"}", (unsigned long long)d->deployment_key);
     size_t len = b.len;
@@ -407,8 +408,7 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
     if (start->definition_key) {
         def = bt_map_get(&e->definitions, start->definition_key);
         if (!def)
-            return bt_error_set(err, BT_ENOTFOUND,
-                                "no process definition with key '%llu'",
+            return bt_error_set(err, BT_ENOTFOUND, "no process definition with key '%llu'",
                                 (unsigned long long)start->definition_key);
     } else if (start->bpmn_process_id) {
         eng_process_family *f = family_get(e, start->bpmn_process_id, false);
@@ -421,8 +421,7 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
         }
         if (!def)
             return start->version >= 1
-                       ? bt_error_set(err, BT_ENOTFOUND,
-                                      "no version %d of process definition '%s'",
+                       ? bt_error_set(err, BT_ENOTFOUND, "no version %d of process definition '%s'",
                                       start->version, start->bpmn_process_id)
                        : bt_error_set(err, BT_ENOTFOUND, "no process definition with id '%s'",
                                       start->bpmn_process_id);
@@ -436,10 +435,9 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
         eng_instance *dup = bt_smap_get(&e->business_ids, slot);
         bt_free(slot);
         if (dup)
-            return bt_error_set(err, BT_ECONFLICT,
-                                "an active instance of '%s' with business id '%s' exists: %llu",
-                                def->bpmn_process_id, start->business_id,
-                                (unsigned long long)dup->key);
+            return bt_error_set(
+                err, BT_ECONFLICT, "an active instance of '%s' with business id '%s' exists: %llu",
+                def->bpmn_process_id, start->business_id, (unsigned long long)dup->key);
     }
     if (def->process->elements[0].start_event < 0)
         return bt_error_set(err, BT_EINVAL, "process '%s' has no none start event",
@@ -571,9 +569,9 @@ void eng_changes_take(eng_engine *e, eng_changes *out) {
     e->def_rows = bt_xcalloc(e->n_new_defs ? e->n_new_defs : 1, sizeof *e->def_rows);
     for (size_t i = 0; i < e->n_new_defs; i++) {
         eng_definition *d = e->new_defs[i];
-        e->def_rows[i] = (eng_definition_row){d->key,      d->bpmn_process_id, d->version,
-                                              d->resource_name, d->checksum, d->xml,
-                                              d->xml_len,  d->deployment_key, d->deploy_time_ms};
+        e->def_rows[i] = (eng_definition_row){
+            d->key, d->bpmn_process_id, d->version,        d->resource_name, d->checksum,
+            d->xml, d->xml_len,         d->deployment_key, d->deploy_time_ms};
     }
     out->definitions = e->def_rows;
     out->n_definitions = e->n_new_defs;
@@ -634,8 +632,7 @@ int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *e
     eng_definition *def = bt_map_get(&e->definitions, row->definition_key);
     if (!def)
         return bt_error_set(err, BT_ECORRUPT, "instance %llu refers to unknown definition %llu",
-                            (unsigned long long)row->key,
-                            (unsigned long long)row->definition_key);
+                            (unsigned long long)row->key, (unsigned long long)row->definition_key);
     eng_instance *inst = NULL;
     int rc = eng_codec_decode(e, def, row->state_data, row->state_len, &inst, err);
     if (rc != BT_OK)

@@ -199,8 +199,7 @@ typedef struct eng_incident_view {
 } eng_incident_view;
 
 /* Open incidents of an instance (0: all), up to max; returns how many exist. */
-int eng_incidents_list(const eng_engine *e, uint64_t instance_key, eng_incident_view *out,
-                       int max);
+int eng_incidents_list(const eng_engine *e, uint64_t instance_key, eng_incident_view *out, int max);
 
 /* ---- changes: what the store must write ---------------------------------------- */
 

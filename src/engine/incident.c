@@ -46,8 +46,8 @@ static void incident_record(eng_engine *e, eng_incident *inc, const char *intent
     bt_buf_json_string(&b, m->id, strlen(m->id));
     bt_buf_printf(&b, ",\"elementInstanceKey\":\"%llu\",\"processInstanceKey\":\"%llu\"",
                   (unsigned long long)el->key, (unsigned long long)el->inst->key);
-    bt_buf_printf(&b, ",\"processDefinitionKey\":\"%llu\",\"bpmnProcessId\":",
-                  (unsigned long long)d->key);
+    bt_buf_printf(
+        &b, ",\"processDefinitionKey\":\"%llu\",\"bpmnProcessId\":", (unsigned long long)d->key);
     bt_buf_json_string(&b, d->bpmn_process_id, strlen(d->bpmn_process_id));
     if (inc->job_key)
         bt_buf_printf(&b, ",\"jobKey\":\"%llu\"", (unsigned long long)inc->job_key);

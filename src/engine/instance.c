@@ -48,7 +48,7 @@ const bpmn_element *eng_elem_model(const eng_elem *el) {
 void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     const bpmn_element *m = eng_elem_model(el);
     const eng_definition *d = el->inst->def;
-    static const char *event_types[] = {"NONE",   "ERROR",  "TERMINATE",  "COMPENSATION", "TIMER",
+    static const char *event_types[] = {"NONE",    "ERROR",  "TERMINATE",  "COMPENSATION", "TIMER",
                                         "MESSAGE", "SIGNAL", "ESCALATION", "LINK"};
     bt_buf b = BT_BUF_INIT;
     bt_buf_printf(&b, "{\"bpmnElementType\":\"%s\",\"bpmnEventType\":\"%s\",\"elementId\":",
@@ -486,7 +486,8 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
     return false;
 }
 
-/* ---- instances -------------------------------------------------------------------------------- */
+/* ---- instances --------------------------------------------------------------------------------
+ */
 
 void eng_instance_free(eng_engine *e, eng_instance *inst) {
     while (inst->n_elems > 0) {

@@ -121,8 +121,9 @@ static int expr_string(eng_engine *e, eng_elem *el, const bpmn_expr *x, char **o
     size_t len;
     const char *s = rc == BT_OK ? feel_string_ptr(v, &len) : NULL;
     if (!s) {
-        snprintf(msg, msg_size, "Expected result of the expression '%s' to be 'STRING', but was '%s'%s%s",
-                 x->text, rc == BT_OK ? feel_type_name(feel_value_type(v)) : bt_strerror(rc),
+        snprintf(msg, msg_size,
+                 "Expected result of the expression '%s' to be 'STRING', but was '%s'%s%s", x->text,
+                 rc == BT_OK ? feel_type_name(feel_value_type(v)) : bt_strerror(rc),
                  warn.code ? ": " : "", warn.code ? warn.message : "");
         feel_value_unref(v);
         return BT_EEVAL;
@@ -215,7 +216,8 @@ static eng_job *job_lookup(eng_engine *e, uint64_t key, bt_error *err) {
     return job;
 }
 
-static int merge_job_variables(eng_engine *e, eng_job *job, const feel_value *vars, bool completing) {
+static int merge_job_variables(eng_engine *e, eng_job *job, const feel_value *vars,
+                               bool completing) {
     if (!vars || feel_context_count(vars) == 0)
         return BT_OK;
     const bpmn_element *m = eng_elem_model(job->elem);

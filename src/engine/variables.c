@@ -151,8 +151,7 @@ feel_value *eng_vars_visible_at(const eng_elem *el) {
     for (int i = n - 1; i >= 0; i--)
         for (int k = 0; k < chain[i]->vars.count; k++) {
             const eng_var *v = &chain[i]->vars.items[k];
-            if (feel_context_put(ctx, v->name, strlen(v->name), feel_value_ref(v->value)) !=
-                BT_OK)
+            if (feel_context_put(ctx, v->name, strlen(v->name), feel_value_ref(v->value)) != BT_OK)
                 abort();
         }
     return ctx;
@@ -188,8 +187,8 @@ static feel_value *context_copy(const feel_value *v) {
         for (size_t i = 0; i < n; i++) {
             size_t len;
             const char *k = feel_context_key_at(v, i, &len);
-            if (feel_context_put(c, k, len, feel_value_ref((feel_value *)feel_context_value_at(
-                                                  v, i))) != BT_OK)
+            if (feel_context_put(
+                    c, k, len, feel_value_ref((feel_value *)feel_context_value_at(v, i))) != BT_OK)
                 abort();
         }
     }
@@ -223,15 +222,15 @@ static int mappings_eval(eng_engine *e, eng_elem *el, const bpmn_mapping *maps, 
         bt_error warn = {0};
         int rc = eng_eval(e, el, maps[i].source, &v, &warn);
         if (rc != BT_OK) {
-            snprintf(msg, msg_size, "failed to evaluate expression '%s': %s",
-                     maps[i].source_text, bt_strerror(rc));
+            snprintf(msg, msg_size, "failed to evaluate expression '%s': %s", maps[i].source_text,
+                     bt_strerror(rc));
             return BT_EEVAL;
         }
         if (feel_value_type(v) == FEEL_NULL && warn.code) {
             /* Zeebe: a mapping whose source cannot be resolved is an error. */
             feel_value_unref(v);
-            snprintf(msg, msg_size, "failed to evaluate expression '%s': %s",
-                     maps[i].source_text, warn.message);
+            snprintf(msg, msg_size, "failed to evaluate expression '%s': %s", maps[i].source_text,
+                     warn.message);
             return BT_EEVAL;
         }
         const char *target = maps[i].target;

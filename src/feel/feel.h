@@ -113,6 +113,13 @@ int feel_compile(const char *src, size_t len, feel_expr **out, bt_error *err);
 void feel_expr_free(feel_expr *e); /* NULL allowed */
 const char *feel_expr_source(const feel_expr *e);
 
+/* Compiles DMN unary tests, as in a decision table's input entries or after
+ * `in`: "< 5", "[1..10], 20", "-", "not(1, 2)", "? > limit". Same errors as
+ * feel_compile. Evaluate with feel_eval_tests. */
+int feel_compile_unary_tests(const char *src, size_t len, feel_expr **out, bt_error *err);
+/* True when e was compiled by feel_compile_unary_tests. */
+bool feel_expr_is_unary_tests(const feel_expr *e);
+
 /* Where an evaluation finds its variables and its clock. */
 typedef struct feel_env {
     /* Returns the value of a top-level variable (borrowed, must stay valid for
@@ -129,5 +136,12 @@ typedef struct feel_env {
  * not NULL (warning->code = BT_EEVAL, message says what; untouched if none).
  * A hard failure (out of memory, recursion too deep) returns a negative code. */
 int feel_eval(const feel_expr *e, const feel_env *env, feel_value **out, bt_error *warning);
+
+/* Evaluates unary tests e (feel_compile_unary_tests) against input
+ * (borrowed; NULL means null): *out is true, false or null. Otherwise as
+ * feel_eval. An expression compiled by feel_compile is tested as `input in
+ * (expression)` would be. */
+int feel_eval_tests(const feel_expr *e, const feel_value *input, const feel_env *env,
+                    feel_value **out, bt_error *warning);
 
 #endif

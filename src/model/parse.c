@@ -1,0 +1,1003 @@
+/*
+ * parse.c — BPMN 2.0 XML → one bpmn_build per executable process.
+ *
+ * Reading the XML safely. libxml2 parses from memory with XML_PARSE_NONET and
+ * without XML_PARSE_NOENT / XML_PARSE_DTDLOAD; on top of that any DOCTYPE is
+ * refused the moment the parser sees it (a SAX internalSubset hook stops the
+ * parser), so no entity is ever declared: no external entity can be read (XXE)
+ * and no entity can be expanded a billion times. Documents above
+ * BPMN_MAX_DOCUMENT bytes are refused before parsing. Malformed XML is
+ * reported with libxml2's message, line and column.
+ *
+ * Walking the document. Elements are matched by namespace URI (BPMN model,
+ * Zeebe), never by prefix. <definitions> yields the <error> definitions, the
+ * participants' names and the processes; a process with isExecutable other
+ * than "true" is skipped. Inside a process or an embedded sub-process every
+ * element of the BPMN namespace is looked up in flow_kinds[], one row per
+ * element kind: a flow node of a type baton executes, a flow node it does not
+ * execute yet (reported with id, type and line, never silently dropped), a
+ * sequence flow, an association, or something without meaning for execution
+ * (lanes, annotations, groups, data objects: skipped). An unknown element is
+ * reported as unsupported. Unsupported flow nodes still get a node (flagged),
+ * so the flows that touch them resolve and the report stays precise; the model
+ * is never returned when anything was reported.
+ *
+ * Events: the event definition decides the kind; event_supported() is the
+ * table of (type, definition) pairs baton executes. Extension elements in the
+ * Zeebe namespace are read (taskDefinition, taskHeaders, ioMapping), ignored
+ * when they are documentation (properties, versionTag), and rejected
+ * otherwise; other namespaces (camunda:, modeler:) are ignored.
+ *
+ * Values: an attribute starting with '=' is a FEEL expression, compiled here
+ * (the text after '='); a syntax error names the element, its line and the
+ * column inside the expression. Everything kept is copied into the arena, so
+ * the XML document is freed before bpmn_parse returns.
+ */
+#include "model/model_int.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_BPMN  "http://www.omg.org/spec/BPMN/20100524/MODEL"
+#define NS_ZEEBE "http://camunda.org/schema/zeebe/1.0"
+
+/* Larger resources are refused unread. */
+#define BPMN_MAX_DOCUMENT (16u << 20)
+
+/* ---- XML helpers ---------------------------------------------------------- */
+
+static bool node_in_ns(const xmlNode *n, const char *ns) {
+    return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+/* true when n is the BPMN element `local`. */
+static bool node_is(const xmlNode *n, const char *local) {
+    return node_in_ns(n, NS_BPMN) && strcmp((const char *)n->name, local) == 0;
+}
+
+static int node_line(const xmlNode *n) {
+    long line = xmlGetLineNo(n);
+    return line > 0 && line < INT32_MAX ? (int)line : 0;
+}
+
+/* The value of the un-prefixed attribute `name`, borrowed from the document,
+ * or NULL when absent. Attribute values are one text node: without a DOCTYPE
+ * there are no entity references, and character references are substituted
+ * by the parser. */
+static const char *node_attr(const xmlNode *n, const char *name) {
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        if (a->ns || strcmp((const char *)a->name, name) != 0)
+            continue;
+        const xmlNode *t = a->children;
+        return t && t->content ? (const char *)t->content : "";
+    }
+    return NULL;
+}
+
+static bool attr_is_true(const xmlNode *n, const char *name) {
+    const char *v = node_attr(n, name);
+    return v && strcmp(v, "true") == 0;
+}
+
+static bool attr_is_false(const xmlNode *n, const char *name) {
+    const char *v = node_attr(n, name);
+    return v && strcmp(v, "false") == 0;
+}
+
+static xmlNode *first_child(const xmlNode *n) {
+    for (xmlNode *c = n->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+static xmlNode *next_sibling(const xmlNode *n) {
+    for (xmlNode *c = n->next; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+#define FOR_CHILDREN(c, parent) for (xmlNode *c = first_child(parent); c; c = next_sibling(c))
+
+/* ---- parse state ------------------------------------------------------------ */
+
+typedef struct parser {
+    bpmn_ctx *c;
+    bpmn_build *b;
+} parser;
+
+static char *keep(parser *p, const char *s) {
+    if (!s)
+        return NULL;
+    char *k = bpmn_arena_strdup(p->c->arena, s);
+    if (!k)
+        bpmn_ctx_nomem(p->c);
+    return k;
+}
+
+static bool failed(const parser *p) {
+    return p->c->status != 0;
+}
+
+/* Compiles FEEL source src[0..len) owned by the arena afterwards. On a syntax
+ * error reports it against the element (id, line) with the expression column. */
+static feel_expr *compile(parser *p, const char *src, const char *id, int line, const char *what) {
+    feel_expr *e = NULL;
+    bt_error err;
+    bt_error_clear(&err);
+    int rc = feel_compile(src, strlen(src), &e, &err);
+    if (rc == BT_ENOMEM) {
+        bpmn_ctx_nomem(p->c);
+        return NULL;
+    }
+    if (rc != 0 || !e) {
+        bpmn_ctx_report(p->c, id, line, err.column > 0 ? err.column : 1,
+                        "invalid FEEL expression in %s '%s': %s", what, src,
+                        err.message[0] ? err.message : "syntax error");
+        feel_expr_free(e);
+        return NULL;
+    }
+    if (bpmn_arena_own_feel(p->c->arena, e) != 0) {
+        bpmn_ctx_nomem(p->c);
+        return NULL;
+    }
+    return e;
+}
+
+/* A value that is a literal or, with a leading '=', a FEEL expression. */
+static void parse_value(parser *p, const char *value, const char *id, int line, const char *what,
+                        bpmn_expr *out) {
+    out->text = NULL;
+    out->feel = NULL;
+    if (!value)
+        return;
+    if (value[0] == '=') {
+        out->text = keep(p, value + 1);
+        if (out->text)
+            out->feel = compile(p, out->text, id, line, what);
+    } else {
+        out->text = keep(p, value);
+    }
+}
+
+/* ---- element kinds ------------------------------------------------------------ */
+
+enum kind_role {
+    ROLE_NODE,        /* a flow node baton executes (subject to its details) */
+    ROLE_UNSUPPORTED, /* a flow node baton does not execute yet */
+    ROLE_FLOW,        /* sequenceFlow */
+    ROLE_ASSOCIATION, /* association (compensation handlers) */
+    ROLE_SKIP,        /* no meaning for execution */
+};
+
+/* One row per BPMN element that may appear inside a process or sub-process.
+ * To support a kind later: flip its role to ROLE_NODE and teach parse_node
+ * and validate.c its details. */
+static const struct flow_kind {
+    const char *xml_name;
+    enum kind_role role;
+    bpmn_type type; /* the node's type; for kinds without a bpmn_type, a
+                       stand-in that lets flows resolve */
+} flow_kinds[] = {
+    {"startEvent", ROLE_NODE, BPMN_START_EVENT},
+    {"endEvent", ROLE_NODE, BPMN_END_EVENT},
+    {"intermediateThrowEvent", ROLE_NODE, BPMN_INTERMEDIATE_THROW_EVENT},
+    {"intermediateCatchEvent", ROLE_NODE, BPMN_INTERMEDIATE_CATCH_EVENT}, /* no definition supported */
+    {"boundaryEvent", ROLE_NODE, BPMN_BOUNDARY_EVENT},
+    {"serviceTask", ROLE_NODE, BPMN_SERVICE_TASK},
+    {"sendTask", ROLE_NODE, BPMN_SEND_TASK},
+    {"scriptTask", ROLE_NODE, BPMN_SCRIPT_TASK},
+    {"businessRuleTask", ROLE_NODE, BPMN_BUSINESS_RULE_TASK},
+    {"userTask", ROLE_UNSUPPORTED, BPMN_USER_TASK},
+    {"receiveTask", ROLE_UNSUPPORTED, BPMN_RECEIVE_TASK},
+    {"manualTask", ROLE_UNSUPPORTED, BPMN_MANUAL_TASK},
+    {"task", ROLE_UNSUPPORTED, BPMN_TASK},
+    {"exclusiveGateway", ROLE_NODE, BPMN_EXCLUSIVE_GATEWAY},
+    {"parallelGateway", ROLE_NODE, BPMN_PARALLEL_GATEWAY},
+    {"inclusiveGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
+    {"eventBasedGateway", ROLE_UNSUPPORTED, BPMN_EVENT_BASED_GATEWAY},
+    {"complexGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
+    {"subProcess", ROLE_NODE, BPMN_SUB_PROCESS}, /* triggeredByEvent: event sub-process */
+    {"transaction", ROLE_UNSUPPORTED, BPMN_SUB_PROCESS},
+    {"adHocSubProcess", ROLE_UNSUPPORTED, BPMN_SUB_PROCESS},
+    {"callActivity", ROLE_UNSUPPORTED, BPMN_CALL_ACTIVITY},
+    {"sequenceFlow", ROLE_FLOW, BPMN_TYPE_COUNT},
+    {"association", ROLE_ASSOCIATION, BPMN_TYPE_COUNT},
+    {"laneSet", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"textAnnotation", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"group", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"dataObject", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"dataObjectReference", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"dataStoreReference", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"documentation", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"extensionElements", ROLE_SKIP, BPMN_TYPE_COUNT}, /* read by the container itself */
+    {"ioSpecification", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"property", ROLE_SKIP, BPMN_TYPE_COUNT},
+};
+
+static const struct flow_kind *flow_kind_find(const char *name) {
+    for (size_t i = 0; i < BT_ARRAY_LEN(flow_kinds); i++)
+        if (strcmp(flow_kinds[i].xml_name, name) == 0)
+            return &flow_kinds[i];
+    return NULL;
+}
+
+/* Event definitions. `known` false: a definition without a bpmn_event_kind
+ * (conditional, cancel), never supported. */
+static const struct event_def {
+    const char *xml_name;
+    bpmn_event_kind kind;
+    bool known;
+} event_defs[] = {
+    {"errorEventDefinition", BPMN_EVENT_ERROR, true},
+    {"terminateEventDefinition", BPMN_EVENT_TERMINATE, true},
+    {"compensateEventDefinition", BPMN_EVENT_COMPENSATION, true},
+    {"timerEventDefinition", BPMN_EVENT_TIMER, true},
+    {"messageEventDefinition", BPMN_EVENT_MESSAGE, true},
+    {"signalEventDefinition", BPMN_EVENT_SIGNAL, true},
+    {"escalationEventDefinition", BPMN_EVENT_ESCALATION, true},
+    {"linkEventDefinition", BPMN_EVENT_LINK, true},
+    {"conditionalEventDefinition", BPMN_EVENT_NONE, false},
+    {"cancelEventDefinition", BPMN_EVENT_NONE, false},
+};
+
+/* The (event type, definition) pairs baton executes. */
+static bool event_supported(bpmn_type t, bpmn_event_kind k) {
+    switch (t) {
+    case BPMN_START_EVENT: return k == BPMN_EVENT_NONE;
+    case BPMN_END_EVENT:
+        return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
+               k == BPMN_EVENT_COMPENSATION;
+    case BPMN_INTERMEDIATE_THROW_EVENT: return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION;
+    case BPMN_BOUNDARY_EVENT: return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION;
+    default: return false;
+    }
+}
+
+/* ---- nodes --------------------------------------------------------------------- */
+
+static int node_push(parser *p) {
+    bpmn_build *b = p->b;
+    if (b->n_nodes == b->cap_nodes) {
+        int cap = b->cap_nodes ? b->cap_nodes * 2 : 32;
+        bpmn_node *grown = bt_realloc(b->nodes, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return bpmn_ctx_nomem(p->c);
+        b->nodes = grown;
+        b->cap_nodes = cap;
+    }
+    int i = b->n_nodes++;
+    bpmn_node *n = &b->nodes[i];
+    memset(n, 0, sizeof *n);
+    n->el.index = i;
+    n->el.default_flow = -1;
+    n->el.start_event = -1;
+    n->el.compensation_handler = -1;
+    n->el.attached_to = -1;
+    n->el.compensate_activity = -1;
+    n->el.cancel_activity = true;
+    n->el.wait_for_completion = true;
+    return i;
+}
+
+static void node_unsupported(parser *p, int i, const char *detail) {
+    bpmn_node *n = &p->b->nodes[i];
+    if (n->unsupported)
+        return; /* one report per element */
+    n->unsupported = true;
+    bpmn_ctx_report(p->c, n->el.id, n->el.line, 0, "element type '%s'%s%s is not supported",
+                    n->xml_name, detail ? " with " : "", detail ? detail : "");
+}
+
+static void parse_container(parser *p, const xmlNode *x, int container);
+
+/* zeebe:taskHeaders */
+static void parse_headers(parser *p, int i, const xmlNode *x) {
+    int n = 0;
+    FOR_CHILDREN(h, x) {
+        if (node_in_ns(h, NS_ZEEBE) && strcmp((const char *)h->name, "header") == 0)
+            n++;
+    }
+    bpmn_node *node = &p->b->nodes[i];
+    if (n == 0 || node->el.n_headers > 0)
+        return;
+    bpmn_header *hs = bpmn_arena_alloc(p->c->arena, (size_t)n * sizeof *hs);
+    if (!hs) {
+        bpmn_ctx_nomem(p->c);
+        return;
+    }
+    int k = 0;
+    FOR_CHILDREN(h, x) {
+        if (!node_in_ns(h, NS_ZEEBE) || strcmp((const char *)h->name, "header") != 0)
+            continue;
+        const char *key = node_attr(h, "key"), *value = node_attr(h, "value");
+        if (!key || !key[0])
+            bpmn_ctx_report(p->c, node->el.id, node_line(h), 0, "zeebe:header without a key");
+        hs[k].key = keep(p, key ? key : "");
+        hs[k].value = keep(p, value ? value : "");
+        k++;
+    }
+    node->el.headers = hs;
+    node->el.n_headers = n;
+}
+
+/* A mapping target: a variable name or a dotted path, no empty segment and
+ * no white space. */
+static bool target_valid(const char *t) {
+    if (!t || !t[0] || t[0] == '.')
+        return false;
+    for (const char *s = t; *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            return false;
+        if (*s == '.' && (s[1] == '.' || s[1] == 0))
+            return false;
+    }
+    return true;
+}
+
+static void parse_mappings(parser *p, int i, const xmlNode *x, const char *kind, int *count,
+                           const bpmn_mapping **out) {
+    int n = 0;
+    FOR_CHILDREN(m, x) {
+        if (node_in_ns(m, NS_ZEEBE) && strcmp((const char *)m->name, kind) == 0)
+            n++;
+    }
+    if (n == 0 || *count > 0)
+        return;
+    bpmn_mapping *ms = bpmn_arena_alloc(p->c->arena, (size_t)n * sizeof *ms);
+    if (!ms) {
+        bpmn_ctx_nomem(p->c);
+        return;
+    }
+    const char *id = p->b->nodes[i].el.id;
+    char what[32];
+    snprintf(what, sizeof what, "zeebe:%s source", kind);
+    int k = 0;
+    FOR_CHILDREN(m, x) {
+        if (!node_in_ns(m, NS_ZEEBE) || strcmp((const char *)m->name, kind) != 0)
+            continue;
+        int line = node_line(m);
+        const char *source = node_attr(m, "source"), *target = node_attr(m, "target");
+        if (!source || !source[0] || (source[0] == '=' && !source[1])) {
+            bpmn_ctx_report(p->c, id, line, 0, "zeebe:%s without a source", kind);
+        } else {
+            ms[k].source_text = keep(p, source[0] == '=' ? source + 1 : source);
+            if (ms[k].source_text)
+                ms[k].source = compile(p, ms[k].source_text, id, line, what);
+        }
+        if (!target_valid(target))
+            bpmn_ctx_report(p->c, id, line, 0,
+                            "zeebe:%s target '%s' is not a variable name or a dotted path", kind,
+                            target ? target : "");
+        ms[k].target = keep(p, target);
+        k++;
+        if (failed(p))
+            return;
+    }
+    *out = ms;
+    *count = n;
+}
+
+static void parse_task_definition(parser *p, int i, const xmlNode *x) {
+    bpmn_node *n = &p->b->nodes[i];
+    const char *id = n->el.id;
+    int line = node_line(x);
+    const char *type = node_attr(x, "type"), *retries = node_attr(x, "retries");
+    if (type && type[0] && strcmp(type, "=") != 0)
+        parse_value(p, type, id, line, "zeebe:taskDefinition type", &n->el.job_type);
+    parse_value(p, retries ? retries : "3", id, line, "zeebe:taskDefinition retries",
+                &n->el.job_retries);
+    if (retries && retries[0] != '=') {
+        char *end = NULL;
+        long v = strtol(retries, &end, 10);
+        if (!retries[0] || *end || v < 0 || v > INT32_MAX)
+            bpmn_ctx_report(p->c, id, line, 0,
+                            "zeebe:taskDefinition retries '%s' is not a non-negative integer",
+                            retries);
+    }
+}
+
+/* Extension elements of a flow node (or, with i = 0, of the process). */
+static void parse_extensions(parser *p, int i, const xmlNode *x) {
+    FOR_CHILDREN(e, x) {
+        if (!node_in_ns(e, NS_ZEEBE))
+            continue; /* camunda:, modeler: and other tools' extensions */
+        bpmn_node *n = &p->b->nodes[i];
+        const char *name = (const char *)e->name;
+        bpmn_type t = n->el.type;
+        if (strcmp(name, "properties") == 0 || strcmp(name, "versionTag") == 0)
+            continue; /* documentation for tools, no meaning for execution */
+        if (strcmp(name, "taskDefinition") == 0 && bpmn_is_job_task(t)) {
+            parse_task_definition(p, i, e);
+        } else if (strcmp(name, "taskHeaders") == 0 && bpmn_is_job_task(t)) {
+            parse_headers(p, i, e);
+        } else if (strcmp(name, "ioMapping") == 0 &&
+                   (bpmn_is_activity(t) || bpmn_type_is_event(t))) {
+            bool has_inputs = false;
+            FOR_CHILDREN(m, e) {
+                if (node_in_ns(m, NS_ZEEBE) && strcmp((const char *)m->name, "input") == 0)
+                    has_inputs = true;
+            }
+            if (has_inputs && !bpmn_is_activity(t)) {
+                node_unsupported(p, i, "zeebe:input mappings");
+                continue;
+            }
+            parse_mappings(p, i, e, "input", &n->el.n_inputs, &n->el.inputs);
+            n = &p->b->nodes[i];
+            parse_mappings(p, i, e, "output", &n->el.n_outputs, &n->el.outputs);
+        } else {
+            char detail[96];
+            snprintf(detail, sizeof detail, "extension element 'zeebe:%s'", name);
+            node_unsupported(p, i, detail);
+        }
+        if (failed(p))
+            return;
+    }
+}
+
+/* The event definition of event node i: sets el.event, error_ref,
+ * activity_ref, wait_for_completion; reports what is not supported. */
+static void parse_event_definition(parser *p, int i, const xmlNode *x) {
+    const xmlNode *def = NULL;
+    const struct event_def *row = NULL;
+    int n_defs = 0;
+    FOR_CHILDREN(c, x) {
+        if (!node_in_ns(c, NS_BPMN))
+            continue;
+        const char *name = (const char *)c->name;
+        if (strcmp(name, "eventDefinitionRef") == 0) {
+            node_unsupported(p, i, "eventDefinitionRef");
+            return;
+        }
+        size_t len = strlen(name), suffix = strlen("EventDefinition");
+        if (len <= suffix || strcmp(name + len - suffix, "EventDefinition") != 0)
+            continue;
+        n_defs++;
+        def = c;
+        row = NULL;
+        for (size_t k = 0; k < BT_ARRAY_LEN(event_defs); k++)
+            if (strcmp(event_defs[k].xml_name, name) == 0)
+                row = &event_defs[k];
+    }
+    bpmn_node *n = &p->b->nodes[i];
+    if (n_defs > 1) {
+        node_unsupported(p, i, "several event definitions");
+        return;
+    }
+    if (n_defs == 1 && (!row || !row->known || !event_supported(n->el.type, row->kind))) {
+        node_unsupported(p, i, (const char *)def->name);
+        return;
+    }
+    if (n_defs == 0 && !event_supported(n->el.type, BPMN_EVENT_NONE)) {
+        node_unsupported(p, i, n->el.type == BPMN_BOUNDARY_EVENT ? "no event definition" : NULL);
+        return;
+    }
+    if (!def)
+        return;
+    n->el.event = row->kind;
+    if (row->kind == BPMN_EVENT_ERROR) {
+        const char *ref = node_attr(def, "errorRef");
+        n->has_error_ref = ref != NULL;
+        n->error_ref = keep(p, ref);
+    } else if (row->kind == BPMN_EVENT_COMPENSATION) {
+        n->activity_ref = keep(p, node_attr(def, "activityRef"));
+        if (attr_is_false(def, "waitForCompletion"))
+            n->el.wait_for_completion = false;
+    }
+}
+
+/* A flow node: a node in the build, its attributes, extensions and, for an
+ * embedded sub-process, its children. */
+static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind, int scope) {
+    const char *id = node_attr(x, "id");
+    if (!id || !id[0]) {
+        bpmn_ctx_report(p->c, NULL, node_line(x), 0, "element '%s' has no id",
+                        (const char *)x->name);
+        return;
+    }
+    int i = node_push(p);
+    if (i < 0)
+        return;
+    bpmn_node *n = &p->b->nodes[i];
+    n->xml_name = kind->xml_name;
+    n->el.type = kind->type;
+    n->el.scope = scope;
+    n->el.line = node_line(x);
+    n->el.id = keep(p, id);
+    n->el.name = keep(p, node_attr(x, "name"));
+    if (failed(p))
+        return;
+    if (kind->role == ROLE_UNSUPPORTED) {
+        node_unsupported(p, i, NULL);
+        return;
+    }
+    bpmn_type t = kind->type;
+    if (t == BPMN_SUB_PROCESS && attr_is_true(x, "triggeredByEvent")) {
+        n->el.type = BPMN_EVENT_SUB_PROCESS;
+        node_unsupported(p, i, "triggeredByEvent=\"true\" (an event sub-process)");
+        return;
+    }
+    if (bpmn_is_activity(t)) {
+        n->el.is_for_compensation = attr_is_true(x, "isForCompensation");
+        FOR_CHILDREN(c, x) {
+            if (node_is(c, "multiInstanceLoopCharacteristics") ||
+                node_is(c, "standardLoopCharacteristics")) {
+                node_unsupported(p, i, (const char *)c->name);
+                return;
+            }
+        }
+    }
+    if (bpmn_type_is_event(t)) {
+        parse_event_definition(p, i, x);
+        if (p->b->nodes[i].unsupported || failed(p))
+            return;
+    }
+    n = &p->b->nodes[i];
+    if (t == BPMN_BOUNDARY_EVENT) {
+        n->attached_ref = keep(p, node_attr(x, "attachedToRef"));
+        if (attr_is_false(x, "cancelActivity"))
+            n->el.cancel_activity = false;
+    }
+    if (t == BPMN_EXCLUSIVE_GATEWAY)
+        n->default_ref = keep(p, node_attr(x, "default"));
+    if (t == BPMN_SCRIPT_TASK || t == BPMN_BUSINESS_RULE_TASK) {
+        /* A BPMN script body (Camunda 7) would run nothing in baton. */
+        FOR_CHILDREN(c, x) {
+            if (node_is(c, "script")) {
+                node_unsupported(p, i, "an inline script");
+                return;
+            }
+        }
+    }
+    FOR_CHILDREN(c, x) {
+        if (node_is(c, "extensionElements"))
+            parse_extensions(p, i, c);
+        if (p->b->nodes[i].unsupported || failed(p))
+            return;
+    }
+    n = &p->b->nodes[i];
+    if (bpmn_is_job_task(t) && !n->el.job_type.text)
+        bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
+                        "missing job type: a '%s' needs <zeebe:taskDefinition type=\"...\"/>",
+                        n->xml_name);
+    if (t == BPMN_SUB_PROCESS)
+        parse_container(p, x, i);
+}
+
+/* ---- flows and associations ------------------------------------------------------- */
+
+/* The text of an element (text and CDATA children), trimmed; arena memory. */
+static char *node_text(parser *p, const xmlNode *x) {
+    bt_buf b = BT_BUF_INIT;
+    for (const xmlNode *t = x->children; t; t = t->next)
+        if ((t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) && t->content)
+            bt_buf_puts(&b, (const char *)t->content);
+    if (b.failed) {
+        bt_buf_free(&b);
+        bpmn_ctx_nomem(p->c);
+        return NULL;
+    }
+    const char *s = b.data ? b.data : "";
+    size_t n = b.len;
+    while (n > 0 && strchr(" \t\r\n", s[0])) {
+        s++;
+        n--;
+    }
+    while (n > 0 && strchr(" \t\r\n", s[n - 1]))
+        n--;
+    char *k = bpmn_arena_strndup(p->c->arena, s, n);
+    bt_buf_free(&b);
+    if (!k)
+        bpmn_ctx_nomem(p->c);
+    return k;
+}
+
+static void parse_flow(parser *p, const xmlNode *x, int scope) {
+    const char *id = node_attr(x, "id");
+    int line = node_line(x);
+    if (!id || !id[0]) {
+        bpmn_ctx_report(p->c, NULL, line, 0, "element 'sequenceFlow' has no id");
+        return;
+    }
+    bpmn_build *b = p->b;
+    if (b->n_flows == b->cap_flows) {
+        int cap = b->cap_flows ? b->cap_flows * 2 : 32;
+        bpmn_build_flow *grown = bt_realloc(b->flows, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            bpmn_ctx_nomem(p->c);
+            return;
+        }
+        b->flows = grown;
+        b->cap_flows = cap;
+    }
+    bpmn_build_flow *f = &b->flows[b->n_flows];
+    memset(f, 0, sizeof *f);
+    f->fl.index = b->n_flows++;
+    f->fl.id = keep(p, id);
+    f->fl.line = line;
+    f->fl.source = f->fl.target = -1;
+    f->scope = scope;
+    f->source_ref = keep(p, node_attr(x, "sourceRef"));
+    f->target_ref = keep(p, node_attr(x, "targetRef"));
+    FOR_CHILDREN(c, x) {
+        if (!node_is(c, "conditionExpression"))
+            continue;
+        char *text = node_text(p, c);
+        if (!text)
+            return;
+        if (text[0] == '=')
+            text++;
+        if (!text[strspn(text, " \t\r\n")]) {
+            bpmn_ctx_report(p->c, f->fl.id, node_line(c), 0, "empty condition expression");
+            return;
+        }
+        f->fl.condition_text = text;
+        f->fl.condition = compile(p, text, f->fl.id, node_line(c), "condition");
+    }
+}
+
+static void parse_association(parser *p, const xmlNode *x) {
+    bpmn_build *b = p->b;
+    if (b->n_assocs == b->cap_assocs) {
+        int cap = b->cap_assocs ? b->cap_assocs * 2 : 8;
+        bpmn_build_assoc *grown = bt_realloc(b->assocs, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            bpmn_ctx_nomem(p->c);
+            return;
+        }
+        b->assocs = grown;
+        b->cap_assocs = cap;
+    }
+    bpmn_build_assoc *a = &b->assocs[b->n_assocs++];
+    a->id = keep(p, node_attr(x, "id"));
+    a->line = node_line(x);
+    a->source_ref = keep(p, node_attr(x, "sourceRef"));
+    a->target_ref = keep(p, node_attr(x, "targetRef"));
+}
+
+/* The flow elements of a process or embedded sub-process (node `container`). */
+static void parse_container(parser *p, const xmlNode *x, int container) {
+    FOR_CHILDREN(c, x) {
+        if (failed(p))
+            return;
+        if (!node_in_ns(c, NS_BPMN))
+            continue;
+        const struct flow_kind *kind = flow_kind_find((const char *)c->name);
+        if (!kind) {
+            /* Unknown to baton: report it, and keep a stand-in node so flows
+             * touching it do not add dangling-flow noise. */
+            int line = node_line(c);
+            const char *id = node_attr(c, "id");
+            if (!id || !id[0]) {
+                bpmn_ctx_report(p->c, NULL, line, 0, "element type '%s' is not supported",
+                                (const char *)c->name);
+                continue;
+            }
+            int i = node_push(p);
+            if (i < 0)
+                return;
+            bpmn_node *n = &p->b->nodes[i];
+            n->el.type = BPMN_TASK;
+            n->el.scope = container;
+            n->el.line = line;
+            n->el.id = keep(p, id);
+            n->xml_name = keep(p, (const char *)c->name);
+            if (!failed(p))
+                node_unsupported(p, i, NULL);
+            continue;
+        }
+        switch (kind->role) {
+        case ROLE_NODE:
+        case ROLE_UNSUPPORTED: parse_node(p, c, kind, container); break;
+        case ROLE_FLOW: parse_flow(p, c, container); break;
+        case ROLE_ASSOCIATION: parse_association(p, c); break;
+        case ROLE_SKIP: break;
+        }
+    }
+}
+
+/* A <process isExecutable="true">: node 0 and everything inside. */
+static void parse_process(parser *p, const xmlNode *x, const char *fallback_name) {
+    int i = node_push(p);
+    if (i < 0)
+        return;
+    bpmn_node *n = &p->b->nodes[0];
+    n->xml_name = "process";
+    n->el.type = BPMN_PROCESS;
+    n->el.scope = -1;
+    n->el.line = node_line(x);
+    const char *id = node_attr(x, "id");
+    if (!id || !id[0]) {
+        bpmn_ctx_report(p->c, NULL, n->el.line, 0, "element 'process' has no id");
+        id = "";
+    }
+    const char *name = node_attr(x, "name");
+    n->el.id = keep(p, id);
+    n->el.name = keep(p, name && name[0] ? name : fallback_name);
+    p->b->id = n->el.id;
+    p->b->name = n->el.name;
+    p->b->line = n->el.line;
+    FOR_CHILDREN(c, x) {
+        if (!node_is(c, "extensionElements"))
+            continue;
+        FOR_CHILDREN(e, c) {
+            if (!node_in_ns(e, NS_ZEEBE))
+                continue;
+            const char *en = (const char *)e->name;
+            if (strcmp(en, "versionTag") != 0 && strcmp(en, "properties") != 0 &&
+                strcmp(en, "userTaskForm") != 0)
+                bpmn_ctx_report(p->c, p->b->id, node_line(e), 0,
+                                "extension element 'zeebe:%s' on a process is not supported", en);
+        }
+    }
+    parse_container(p, x, 0);
+}
+
+/* ---- definitions ------------------------------------------------------------------- */
+
+typedef struct id_use {
+    const char *id; /* borrowed from the document */
+    int line;
+    int order;
+} id_use;
+
+typedef struct id_list {
+    id_use *items;
+    int n, cap;
+} id_list;
+
+static void ids_collect(bpmn_ctx *c, const xmlNode *x, id_list *l) {
+    FOR_CHILDREN(e, x) {
+        if (c->status)
+            return;
+        if (!node_in_ns(e, NS_BPMN))
+            continue; /* diagrams and extensions have ids of their own kind */
+        const char *id = node_attr(e, "id");
+        if (id && id[0]) {
+            if (l->n == l->cap) {
+                int cap = l->cap ? l->cap * 2 : 64;
+                id_use *grown = bt_realloc(l->items, (size_t)cap * sizeof *grown);
+                if (!grown) {
+                    bpmn_ctx_nomem(c);
+                    return;
+                }
+                l->items = grown;
+                l->cap = cap;
+            }
+            l->items[l->n] = (id_use){id, node_line(e), l->n};
+            l->n++;
+        }
+        ids_collect(c, e, l);
+    }
+}
+
+static int id_use_cmp(const void *a, const void *b) {
+    const id_use *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Ids are unique in a document: report every reuse at the later element. */
+static void ids_check_unique(bpmn_ctx *c, const xmlNode *definitions) {
+    id_list l = {0};
+    ids_collect(c, definitions, &l);
+    if (!c->status && l.n > 1) {
+        qsort(l.items, (size_t)l.n, sizeof *l.items, id_use_cmp);
+        for (int i = 1; i < l.n; i++)
+            if (strcmp(l.items[i].id, l.items[i - 1].id) == 0) {
+                int first = i - 1;
+                while (first > 0 && strcmp(l.items[first - 1].id, l.items[i].id) == 0)
+                    first--;
+                bpmn_ctx_report(c, l.items[i].id, l.items[i].line, 0,
+                                "duplicate id: already used on line %d", l.items[first].line);
+            }
+    }
+    bt_free(l.items);
+}
+
+static int error_def_cmp(const void *a, const void *b) {
+    return strcmp(((const bpmn_error_def *)a)->id, ((const bpmn_error_def *)b)->id);
+}
+
+/* <bpmn:error> definitions, sorted by id for bpmn_ctx_find_error. */
+static void collect_error_defs(bpmn_ctx *c, const xmlNode *definitions) {
+    int n = 0;
+    FOR_CHILDREN(e, definitions) {
+        if (node_is(e, "error") && node_attr(e, "id"))
+            n++;
+    }
+    if (n == 0)
+        return;
+    bpmn_error_def *defs = bpmn_arena_alloc(c->arena, (size_t)n * sizeof *defs);
+    if (!defs) {
+        bpmn_ctx_nomem(c);
+        return;
+    }
+    int k = 0;
+    FOR_CHILDREN(e, definitions) {
+        if (!node_is(e, "error") || !node_attr(e, "id"))
+            continue;
+        const char *code = node_attr(e, "errorCode");
+        defs[k].id = bpmn_arena_strdup(c->arena, node_attr(e, "id"));
+        defs[k].code = code ? bpmn_arena_strdup(c->arena, code) : NULL;
+        if (!defs[k].id || (code && !defs[k].code)) {
+            bpmn_ctx_nomem(c);
+            return;
+        }
+        if (code && code[0] == '=')
+            bpmn_ctx_report(c, defs[k].id, node_line(e), 0,
+                            "an errorCode expression is not supported");
+        k++;
+    }
+    qsort(defs, (size_t)n, sizeof *defs, error_def_cmp);
+    c->error_defs = defs;
+    c->n_error_defs = n;
+}
+
+/* The name of the participant whose processRef is process_id, or NULL. */
+static const char *participant_name(const xmlNode *definitions, const char *process_id) {
+    FOR_CHILDREN(col, definitions) {
+        if (!node_is(col, "collaboration"))
+            continue;
+        FOR_CHILDREN(part, col) {
+            const char *ref = node_attr(part, "processRef");
+            if (node_is(part, "participant") && ref && strcmp(ref, process_id) == 0)
+                return node_attr(part, "name");
+        }
+    }
+    return NULL;
+}
+
+/* ---- reading the document ------------------------------------------------------------ */
+
+typedef struct doctype_guard {
+    bool seen;
+    int line;
+} doctype_guard;
+
+/* SAX hook for <!DOCTYPE ...>: stops the parser before any declaration. */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
+                       const xmlChar *system_id) {
+    xmlParserCtxt *ctxt = ctx;
+    doctype_guard *g = ctxt->_private;
+    g->seen = true;
+    g->line = ctxt->input ? ctxt->input->line : 0;
+    xmlStopParser(ctxt);
+}
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void) {
+    xmlInitParser();
+}
+
+/* Parses the bytes into a document, or reports why not (returns NULL). */
+static xmlDoc *xml_read(bpmn_ctx *c, const char *xml, size_t len) {
+    pthread_once(&xml_once, xml_init);
+    xmlParserCtxt *ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        bpmn_ctx_nomem(c);
+        return NULL;
+    }
+    doctype_guard guard = {false, 0};
+    ctxt->_private = &guard;
+    ctxt->sax->internalSubset = on_doctype;
+    int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
+    xmlDoc *doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, options);
+    if (guard.seen) {
+        bpmn_ctx_report(c, NULL, guard.line, 0,
+                        "a DOCTYPE is not allowed in a BPMN resource (no DTDs, no entities)");
+        xmlFreeDoc(doc);
+        doc = NULL;
+    } else if (!doc || !ctxt->wellFormed) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", e && e->message ? e->message : "not well-formed");
+        size_t n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = 0;
+        bpmn_ctx_report(c, NULL, e ? e->line : 0, e ? e->int2 : 0, "malformed XML: %s", msg);
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    xmlFreeParserCtxt(ctxt);
+    return doc;
+}
+
+/* Lays the processes of the document out in *out (arena memory). */
+static void parse_definitions(bpmn_ctx *c, const xmlNode *root, bpmn_model *m) {
+    if (!node_is(root, "definitions")) {
+        bpmn_ctx_report(c, NULL, node_line(root), 0,
+                        "the root element is '%s', not BPMN 2.0 <definitions> (namespace %s)",
+                        (const char *)root->name, NS_BPMN);
+        return;
+    }
+    ids_check_unique(c, root);
+    collect_error_defs(c, root);
+    int n = 0;
+    FOR_CHILDREN(x, root) {
+        if (node_is(x, "process") && attr_is_true(x, "isExecutable"))
+            n++;
+    }
+    if (c->status)
+        return;
+    if (n == 0) {
+        bpmn_ctx_report(c, NULL, 0, 0,
+                        "no executable process: a <process isExecutable=\"true\"> is required");
+        return;
+    }
+    m->processes = bpmn_arena_alloc(c->arena, (size_t)n * sizeof *m->processes);
+    if (!m->processes) {
+        bpmn_ctx_nomem(c);
+        return;
+    }
+    FOR_CHILDREN(x, root) {
+        if (!node_is(x, "process") || !attr_is_true(x, "isExecutable"))
+            continue;
+        bpmn_build b = {0};
+        parser p = {c, &b};
+        const char *id = node_attr(x, "id");
+        parse_process(&p, x, id ? participant_name(root, id) : NULL);
+        if (!c->status)
+            bpmn_validate(c, &b, &m->processes[m->n_processes++]);
+        bpmn_build_release(&b);
+        if (c->status)
+            return;
+    }
+}
+
+int bpmn_parse(const char *xml, size_t len, bpmn_model **out, bpmn_errors *errs) {
+    if (out)
+        *out = NULL;
+    if (errs)
+        memset(errs, 0, sizeof *errs);
+    bpmn_ctx c;
+    memset(&c, 0, sizeof c);
+    if (!xml || len == 0) {
+        bpmn_ctx_report(&c, NULL, 0, 0, "empty document");
+    } else if (len > BPMN_MAX_DOCUMENT) {
+        bpmn_ctx_report(&c, NULL, 0, 0, "the document is larger than %u bytes",
+                        BPMN_MAX_DOCUMENT);
+    }
+    if (c.errs.count > 0) {
+        if (errs)
+            *errs = c.errs;
+        return BT_EINVAL;
+    }
+    c.arena = bpmn_arena_new();
+    if (!c.arena)
+        return BT_ENOMEM;
+    bpmn_model *m = bpmn_arena_alloc(c.arena, sizeof *m);
+    if (!m) {
+        bpmn_arena_free(c.arena);
+        return BT_ENOMEM;
+    }
+    m->arena = c.arena;
+    xmlDoc *doc = xml_read(&c, xml, len);
+    if (doc) {
+        const xmlNode *root = xmlDocGetRootElement(doc);
+        if (root)
+            parse_definitions(&c, root, m);
+        else
+            bpmn_ctx_report(&c, NULL, 0, 0, "the document has no root element");
+        xmlFreeDoc(doc);
+    }
+    if (c.status || c.errs.count > 0) {
+        bpmn_arena_free(c.arena);
+        if (c.status)
+            return c.status;
+        if (errs)
+            *errs = c.errs;
+        return BT_EINVAL;
+    }
+    if (out)
+        *out = m;
+    else
+        bpmn_model_free(m);
+    return 0;
+}

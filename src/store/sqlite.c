@@ -1,0 +1,663 @@
+/*
+ * sqlite.c — the SQLite backend of the store (the default, embedded one).
+ *
+ * Connection settings (set by sq_open, in this order):
+ *   journal_mode=WAL    readers never block the writer; a commit appends to
+ *                       the -wal file and fsyncs it once
+ *   synchronous=FULL    commit returns after fsync (OFF with no_sync, for
+ *                       benchmarks of the non-durable case only)
+ *   foreign_keys=OFF    the engine keeps the relations; no checks per row
+ *   busy_timeout=5000   a read-only handle in another thread or process
+ *                       waits instead of failing while the writer commits
+ *   cache_size=-16384   16 MiB of page cache, so a large group-committed
+ *                       batch stays in memory until its commit
+ *   application_id      'btn1', so `file` and tools can tell a baton store
+ *
+ * Schema (version 1, stored as meta 'schema_version'; a store written by a
+ * newer baton is refused with BT_EUNSUPPORTED, never half-read):
+ *
+ *   meta(name TEXT PRIMARY KEY, value INTEGER)        -- WITHOUT ROWID
+ *       named counters: schema_version, and whatever the runtime keeps
+ *       (next key, next record position)
+ *   definitions(key INTEGER PRIMARY KEY, bpmn_process_id, version,
+ *               resource_name, checksum, xml, deployment_key, deploy_time,
+ *               UNIQUE(bpmn_process_id, version))
+ *       one row per deployed process version; written once, never updated
+ *   instances(key INTEGER PRIMARY KEY, definition_key, bpmn_process_id,
+ *             version, state, has_incident, business_id, start_ms, end_ms,
+ *             parent_instance_key, state_data BLOB)
+ *       one row per process instance, replaced whenever the instance
+ *       changes; state_data is the engine's encoding (NULL once ended).
+ *       Indexes for the searches of the API and the UI:
+ *         instances_state        (state)      -- recovery loads state = 1
+ *         instances_process      (bpmn_process_id, version)
+ *         instances_business_id  (business_id) WHERE state = 1
+ *         instances_start        (start_ms)
+ *   records(position INTEGER PRIMARY KEY, key, timestamp_ms, value_type,
+ *           intent, instance_key, value TEXT)
+ *       the append-only log; instance_key 0 when not about an instance.
+ *       records_instance (instance_key, position) serves one instance's
+ *       history in order.
+ *
+ * Keys are uint64 with the top bit clear (store.c checks), so they are
+ * stored as INTEGER and the integer primary keys are the rowids: a put is
+ * one b-tree insert plus the index entries.
+ *
+ * Transactions: store_begin is BEGIN IMMEDIATE (the write lock is taken at
+ * once, so a batch never fails half-way on a lock upgrade); store_commit is
+ * COMMIT, durable on return. If COMMIT fails, or an earlier error already
+ * made SQLite roll the transaction back, the transaction is rolled back and
+ * the handle stays usable. Crash safety is SQLite's WAL: frames of a
+ * transaction without its commit frame are ignored on the next open, so a
+ * batch is either all there or not at all.
+ *
+ * Performance: every statement is prepared once at open (PERSISTENT) and
+ * reused; strings and blobs are bound SQLITE_STATIC because every statement
+ * is stepped and reset before the function returns, so the caller's memory
+ * outlives SQLite's use of it. Writes allocate nothing per row.
+ *
+ * Errors: SQLITE_CORRUPT / SQLITE_NOTADB → BT_ECORRUPT, SQLITE_NOMEM →
+ * BT_ENOMEM, SQLITE_CONSTRAINT (a duplicate definition key or process
+ * version) → BT_ECONFLICT, anything else → BT_EIO. Open fills the bt_error
+ * with SQLite's message; the other operations log it with bt_log.
+ *
+ * SQLite allocates through its own allocator, not bt_malloc: injected
+ * allocation failures do not reach it. This file's own allocations (the
+ * backend struct, the description, the instance_get buffer) do go through
+ * bt_malloc.
+ */
+#include "store/store_int.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SQ_SCHEMA_VERSION  1
+#define SQ_APPLICATION_ID  0x62746e31 /* "btn1" */
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+/* ---- statements, prepared once ------------------------------------------- */
+
+enum {
+    SQ_BEGIN,
+    SQ_COMMIT,
+    SQ_ROLLBACK,
+    SQ_META_GET,
+    SQ_META_SET,
+    SQ_DEF_PUT,
+    SQ_DEF_LOAD,
+    SQ_INST_PUT,
+    SQ_INST_LOAD,
+    SQ_INST_GET,
+    SQ_REC_APPEND,
+    SQ_REC_READ_INSTANCE,
+    SQ_REC_READ_ALL,
+    SQ_STMT_COUNT
+};
+
+#define SQ_INSTANCE_COLUMNS                                                                        \
+    "key, definition_key, bpmn_process_id, version, state, has_incident, business_id, start_ms, "  \
+    "end_ms, parent_instance_key, state_data"
+#define SQ_RECORD_COLUMNS "position, key, timestamp_ms, value_type, intent, instance_key, value"
+
+/* One row per statement; the index is the enum above. */
+static const char *const sq_sql[SQ_STMT_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+    [SQ_META_SET] = "INSERT INTO meta(name, value) VALUES(?1, ?2) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    [SQ_DEF_PUT] = "INSERT INTO definitions(key, bpmn_process_id, version, resource_name, "
+                   "checksum, xml, deployment_key, deploy_time) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [SQ_DEF_LOAD] = "SELECT key, bpmn_process_id, version, resource_name, checksum, xml, "
+                    "deployment_key, deploy_time FROM definitions ORDER BY key",
+    [SQ_INST_PUT] = "INSERT INTO instances(" SQ_INSTANCE_COLUMNS ") "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+                    "ON CONFLICT(key) DO UPDATE SET definition_key = excluded.definition_key, "
+                    "bpmn_process_id = excluded.bpmn_process_id, version = excluded.version, "
+                    "state = excluded.state, has_incident = excluded.has_incident, "
+                    "business_id = excluded.business_id, start_ms = excluded.start_ms, "
+                    "end_ms = excluded.end_ms, parent_instance_key = excluded.parent_instance_key, "
+                    "state_data = excluded.state_data",
+    [SQ_INST_LOAD] = "SELECT " SQ_INSTANCE_COLUMNS " FROM instances WHERE state = 1 ORDER BY key",
+    [SQ_INST_GET] = "SELECT " SQ_INSTANCE_COLUMNS " FROM instances WHERE key = ?1",
+    [SQ_REC_APPEND] = "INSERT INTO records(" SQ_RECORD_COLUMNS ") VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [SQ_REC_READ_INSTANCE] = "SELECT " SQ_RECORD_COLUMNS " FROM records "
+                             "WHERE instance_key = ?1 AND position > ?2 ORDER BY position LIMIT ?3",
+    [SQ_REC_READ_ALL] = "SELECT " SQ_RECORD_COLUMNS " FROM records "
+                        "WHERE position > ?1 ORDER BY position LIMIT ?2",
+};
+
+static const char sq_schema[] =
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE definitions("
+    " key INTEGER PRIMARY KEY,"
+    " bpmn_process_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " resource_name TEXT,"
+    " checksum TEXT,"
+    " xml TEXT NOT NULL,"
+    " deployment_key INTEGER NOT NULL,"
+    " deploy_time INTEGER NOT NULL,"
+    " UNIQUE(bpmn_process_id, version));"
+    "CREATE TABLE instances("
+    " key INTEGER PRIMARY KEY,"
+    " definition_key INTEGER NOT NULL,"
+    " bpmn_process_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " has_incident INTEGER NOT NULL DEFAULT 0,"
+    " business_id TEXT,"
+    " start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL DEFAULT 0,"
+    " parent_instance_key INTEGER NOT NULL DEFAULT 0,"
+    " state_data BLOB);"
+    "CREATE INDEX instances_state ON instances(state);"
+    "CREATE INDEX instances_process ON instances(bpmn_process_id, version);"
+    "CREATE INDEX instances_business_id ON instances(business_id) WHERE state = 1;"
+    "CREATE INDEX instances_start ON instances(start_ms);"
+    "CREATE TABLE records("
+    " position INTEGER PRIMARY KEY,"
+    " key INTEGER NOT NULL,"
+    " timestamp_ms INTEGER NOT NULL,"
+    " value_type TEXT NOT NULL,"
+    " intent TEXT NOT NULL,"
+    " instance_key INTEGER NOT NULL DEFAULT 0,"
+    " value TEXT NOT NULL);"
+    "CREATE INDEX records_instance ON records(instance_key, position);";
+
+typedef struct sq_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[SQ_STMT_COUNT];
+    bt_buf row; /* instance_get's copy of the row, valid until the next call */
+} sq_store;
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static int sq_code(int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return BT_ECORRUPT;
+    case SQLITE_NOMEM: return BT_ENOMEM;
+    case SQLITE_CONSTRAINT: return BT_ECONFLICT;
+    default: return BT_EIO;
+    }
+}
+
+/* Logs a failure of `what` with SQLite's message; returns the BT_E* code. */
+static int sq_fail(sq_store *sq, int rc, const char *what) {
+    bt_log(BT_LOG_ERROR, "store: sqlite %s failed: %s (%d) [%s]", what, sqlite3_errmsg(sq->db), rc,
+           sqlite3_db_filename(sq->db, "main"));
+    return sq_code(rc);
+}
+
+/* Steps a statement that returns no row, then resets it. */
+static int sq_run(sq_store *sq, int which, const char *what) {
+    sqlite3_stmt *st = sq->stmt[which];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(sq, rc, what);
+    return BT_OK;
+}
+
+static void sq_bind_text(sqlite3_stmt *st, int i, const char *s) {
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static const char *sq_column_text(sqlite3_stmt *st, int i) {
+    return (const char *)sqlite3_column_text(st, i); /* NULL for NULL */
+}
+
+/* ---- open and close -------------------------------------------------------------- */
+
+static void sq_free(sq_store *sq) {
+    if (!sq)
+        return;
+    if (sq->db && !sqlite3_get_autocommit(sq->db))
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < SQ_STMT_COUNT; i++)
+        sqlite3_finalize(sq->stmt[i]);
+    if (sq->db) {
+        int rc = sqlite3_close(sq->db);
+        if (rc != SQLITE_OK)
+            bt_log(BT_LOG_ERROR, "store: sqlite close failed: %s", sqlite3_errstr(rc));
+    }
+    bt_buf_free(&sq->row);
+    bt_free(sq);
+}
+
+/* Runs SQL on the connection during open; fills err on failure. */
+static int sq_exec_open(sq_store *sq, const char *sql, const char *path, bt_error *err) {
+    int rc = sqlite3_exec(sq->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return bt_error_set(err, sq_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
+    return BT_OK;
+}
+
+/* Reads one integer from a single-row query during open; *found false when
+ * it returns no row. */
+static int sq_query_int(sq_store *sq, const char *sql, int64_t *out, bool *found, const char *path,
+                        bt_error *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sq->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        *found = rc == SQLITE_ROW;
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    int code = BT_OK;
+    if (rc != SQLITE_OK)
+        code = bt_error_set(err, sq_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
+    sqlite3_finalize(st);
+    return code;
+}
+
+/* Creates the schema in a new store, or checks the version of an existing
+ * one. Runs in one IMMEDIATE transaction so two processes opening a new file
+ * at once do not both create it. */
+static int sq_schema_ensure(sq_store *sq, bool read_only, const char *path, bt_error *err) {
+    int rc = 0;
+    if (!read_only && (rc = sq_exec_open(sq, "BEGIN IMMEDIATE", path, err)) != 0)
+        return rc;
+    int64_t tables = 0, has_meta = 0, version = 0;
+    bool found = false;
+    rc = sq_query_int(sq, "SELECT count(*) FROM sqlite_master", &tables, &found, path, err);
+    if (rc == 0)
+        rc = sq_query_int(sq,
+                          "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='meta'",
+                          &has_meta, &found, path, err);
+    if (rc == 0 && !has_meta) {
+        if (tables > 0)
+            rc = bt_error_set(err, BT_ECORRUPT,
+                              "store: %s is an SQLite database but not a baton store "
+                              "(it has tables but no 'meta' table)",
+                              path);
+        else if (read_only)
+            rc = bt_error_set(err, BT_EIO, "store: %s is empty and the handle is read-only", path);
+        else {
+            char sql[128];
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO meta(name, value) VALUES('schema_version', %d);"
+                     "PRAGMA application_id = %d;",
+                     SQ_SCHEMA_VERSION, SQ_APPLICATION_ID);
+            rc = sq_exec_open(sq, sq_schema, path, err);
+            if (rc == 0)
+                rc = sq_exec_open(sq, sql, path, err);
+        }
+    } else if (rc == 0) {
+        rc = sq_query_int(sq, "SELECT value FROM meta WHERE name='schema_version'", &version,
+                          &found, path, err);
+        if (rc == 0 && !found)
+            rc = bt_error_set(err, BT_ECORRUPT, "store: %s has no schema_version in its meta table",
+                              path);
+        else if (rc == 0 && version > SQ_SCHEMA_VERSION)
+            rc = bt_error_set(err, BT_EUNSUPPORTED,
+                              "store: %s has schema version %lld, newer than the version %d this "
+                              "baton supports; upgrade baton to open it",
+                              path, (long long)version, SQ_SCHEMA_VERSION);
+        else if (rc == 0 && version < 1)
+            rc = bt_error_set(err, BT_ECORRUPT, "store: %s has an invalid schema version %lld",
+                              path, (long long)version);
+    }
+    if (!read_only) {
+        if (rc == 0)
+            return sq_exec_open(sq, "COMMIT", path, err);
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+static int sq_open(const char *path, const store_options *opts, void **impl, char **description,
+                   bt_error *err) {
+    sq_store *sq = bt_calloc(1, sizeof *sq);
+    if (!sq)
+        return bt_error_set(err, BT_ENOMEM, "store: out of memory");
+    int flags =
+        SQLITE_OPEN_NOMUTEX |
+        (opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int code = BT_OK;
+    int rc = sqlite3_open_v2(path, &sq->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        code = bt_error_set(err, sq_code(rc), "store: cannot open %s: %s", path,
+                            sq->db ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(sq->db, 1);
+    sqlite3_busy_timeout(sq->db, SQ_BUSY_TIMEOUT_MS);
+
+    /* The first statement that reads the file tells a database from a file
+     * that is not one (SQLITE_NOTADB). */
+    bool found = false;
+    int64_t ignored = 0;
+    if ((code =
+             sq_query_int(sq, "SELECT count(*) FROM sqlite_master", &ignored, &found, path, err)))
+        goto fail;
+    if (!opts->read_only) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(sq->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            if (!mode || strcmp(mode, "wal") != 0)
+                bt_log(BT_LOG_WARN, "store: %s: journal mode is %s, not wal", path,
+                       mode ? mode : "?");
+            rc = SQLITE_OK;
+        }
+        if (rc != SQLITE_OK)
+            code = bt_error_set(err, sq_code(rc), "store: %s: cannot set WAL mode: %s", path,
+                                sqlite3_errmsg(sq->db));
+        sqlite3_finalize(st);
+        if (code)
+            goto fail;
+    }
+    if ((code =
+             sq_exec_open(sq, opts->no_sync ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL",
+                          path, err)) ||
+        (code = sq_exec_open(sq, "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384", path, err)) ||
+        (code = sq_schema_ensure(sq, opts->read_only, path, err)))
+        goto fail;
+
+    for (int i = 0; i < SQ_STMT_COUNT; i++) {
+        rc = sqlite3_prepare_v3(sq->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            code = bt_error_set(err, sq_code(rc), "store: %s: cannot prepare \"%s\": %s", path,
+                                sq_sql[i], sqlite3_errmsg(sq->db));
+            goto fail;
+        }
+    }
+
+    bt_buf d = BT_BUF_INIT;
+    bt_buf_printf(&d, "sqlite:%s", sqlite3_db_filename(sq->db, "main"));
+    if (d.failed) {
+        code = bt_error_set(err, BT_ENOMEM, "store: out of memory");
+        goto fail;
+    }
+    *description = bt_buf_take(&d);
+    *impl = sq;
+    return BT_OK;
+
+fail:
+    sq_free(sq);
+    return code;
+}
+
+static void sq_close(void *impl) {
+    sq_free(impl);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+static int sq_begin(void *impl) {
+    return sq_run(impl, SQ_BEGIN, "begin");
+}
+
+static void sq_rollback(void *impl) {
+    sq_store *sq = impl;
+    if (sqlite3_get_autocommit(sq->db))
+        return; /* already rolled back by SQLite after an error */
+    sq_run(sq, SQ_ROLLBACK, "rollback");
+}
+
+static int sq_commit(void *impl) {
+    sq_store *sq = impl;
+    if (sqlite3_get_autocommit(sq->db)) {
+        bt_log(BT_LOG_ERROR, "store: commit failed: an earlier error rolled the transaction back");
+        return BT_EIO;
+    }
+    int rc = sq_run(sq, SQ_COMMIT, "commit");
+    if (rc != 0)
+        sq_rollback(sq); /* COMMIT may fail and leave the transaction open */
+    return rc;
+}
+
+/* ---- meta ---------------------------------------------------------------------- */
+
+static int sq_meta_get(void *impl, const char *name, int64_t fallback, int64_t *out) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_META_GET];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : fallback;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_fail(sq, rc, "meta_get");
+    return BT_OK;
+}
+
+static int sq_meta_set(void *impl, const char *name, int64_t value) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_META_SET];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    return sq_run(sq, SQ_META_SET, "meta_set");
+}
+
+/* ---- definitions ------------------------------------------------------------------- */
+
+static int sq_definition_put(void *impl, const store_definition *d) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_DEF_PUT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)d->key);
+    sqlite3_bind_text(st, 2, d->bpmn_process_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, d->version);
+    sq_bind_text(st, 4, d->resource_name);
+    sq_bind_text(st, 5, d->checksum);
+    sqlite3_bind_text64(st, 6, d->xml, d->xml_len, SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->deployment_key);
+    sqlite3_bind_int64(st, 8, d->deploy_time_ms);
+    return sq_run(sq, SQ_DEF_PUT, "definition_put");
+}
+
+static int sq_definitions_load(void *impl, store_definition_cb cb, void *ud) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_DEF_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_definition d = {
+            .key = (uint64_t)sqlite3_column_int64(st, 0),
+            .bpmn_process_id = sq_column_text(st, 1),
+            .version = sqlite3_column_int(st, 2),
+            .resource_name = sq_column_text(st, 3),
+            .checksum = sq_column_text(st, 4),
+            .xml = sq_column_text(st, 5),
+            .xml_len = (size_t)sqlite3_column_bytes(st, 5),
+            .deployment_key = (uint64_t)sqlite3_column_int64(st, 6),
+            .deploy_time_ms = sqlite3_column_int64(st, 7),
+        };
+        int stop = cb(ud, &d);
+        if (stop) {
+            sqlite3_reset(st);
+            return stop;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "definitions_load");
+}
+
+/* ---- instances -------------------------------------------------------------------- */
+
+static int sq_instance_put(void *impl, const store_instance *inst) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_INST_PUT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)inst->key);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)inst->definition_key);
+    sqlite3_bind_text(st, 3, inst->bpmn_process_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, inst->version);
+    sqlite3_bind_int(st, 5, inst->state);
+    sqlite3_bind_int(st, 6, inst->has_incident ? 1 : 0);
+    sq_bind_text(st, 7, inst->business_id);
+    sqlite3_bind_int64(st, 8, inst->start_ms);
+    sqlite3_bind_int64(st, 9, inst->end_ms);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)inst->parent_instance_key);
+    if (inst->state_data)
+        sqlite3_bind_blob64(st, 11, inst->state_data, inst->state_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    return sq_run(sq, SQ_INST_PUT, "instance_put");
+}
+
+/* Fills *inst from the current row of an SQ_INSTANCE_COLUMNS query. The
+ * pointers are SQLite's, valid until the statement steps or resets. */
+static void sq_instance_row(sqlite3_stmt *st, store_instance *inst) {
+    *inst = (store_instance){
+        .key = (uint64_t)sqlite3_column_int64(st, 0),
+        .definition_key = (uint64_t)sqlite3_column_int64(st, 1),
+        .bpmn_process_id = sq_column_text(st, 2),
+        .version = sqlite3_column_int(st, 3),
+        .state = sqlite3_column_int(st, 4),
+        .has_incident = sqlite3_column_int(st, 5) != 0,
+        .business_id = sq_column_text(st, 6),
+        .start_ms = sqlite3_column_int64(st, 7),
+        .end_ms = sqlite3_column_int64(st, 8),
+        .parent_instance_key = (uint64_t)sqlite3_column_int64(st, 9),
+        .state_data = NULL,
+        .state_len = 0,
+    };
+    if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+        inst->state_data = sqlite3_column_blob(st, 10);
+        inst->state_len = (size_t)sqlite3_column_bytes(st, 10);
+        if (!inst->state_data)
+            inst->state_data = ""; /* an empty, non-NULL blob stays non-NULL */
+    }
+}
+
+static int sq_instances_load(void *impl, store_instance_cb cb, void *ud) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_INST_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_instance inst;
+        sq_instance_row(st, &inst);
+        int stop = cb(ud, &inst);
+        if (stop) {
+            sqlite3_reset(st);
+            return stop;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "instances_load");
+}
+
+/* Appends n bytes and a NUL to the row buffer; returns the offset. */
+static size_t sq_row_copy(bt_buf *b, const void *p, size_t n) {
+    size_t at = b->len;
+    bt_buf_append(b, p, n);
+    bt_buf_putc(b, '\0');
+    return at;
+}
+
+static int sq_instance_get(void *impl, uint64_t key, store_instance *out) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_INST_GET];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)key);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? BT_ENOTFOUND : sq_fail(sq, rc, "instance_get");
+    }
+    /* The row's strings and blob are copied into one reused buffer: the
+     * statement is reset before return (an unreset statement would hold
+     * a read snapshot open), and the caller's pointers must outlive it. */
+    store_instance inst;
+    sq_instance_row(st, &inst);
+    bt_buf *b = &sq->row;
+    bt_buf_reset(b);
+    size_t id_at = sq_row_copy(b, inst.bpmn_process_id, strlen(inst.bpmn_process_id));
+    size_t business_at =
+        inst.business_id ? sq_row_copy(b, inst.business_id, strlen(inst.business_id)) : 0;
+    size_t state_at = inst.state_data ? sq_row_copy(b, inst.state_data, inst.state_len) : 0;
+    sqlite3_reset(st);
+    if (b->failed) {
+        bt_buf_free(b); /* back to an empty, usable buffer */
+        return BT_ENOMEM;
+    }
+    inst.bpmn_process_id = b->data + id_at;
+    if (inst.business_id)
+        inst.business_id = b->data + business_at;
+    if (inst.state_data)
+        inst.state_data = b->data + state_at;
+    *out = inst;
+    return BT_OK;
+}
+
+/* ---- records ----------------------------------------------------------------------- */
+
+static int sq_record_append(void *impl, const store_record *r) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_REC_APPEND];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)r->position);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->key);
+    sqlite3_bind_int64(st, 3, r->timestamp_ms);
+    sqlite3_bind_text(st, 4, r->value_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->intent, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)r->instance_key);
+    sqlite3_bind_text64(st, 7, r->value, r->value_len, SQLITE_STATIC, SQLITE_UTF8);
+    return sq_run(sq, SQ_REC_APPEND, "record_append");
+}
+
+static int sq_records_read(void *impl, uint64_t instance_key, uint64_t after, size_t limit,
+                           store_record_cb cb, void *ud) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st;
+    sqlite3_int64 lim = limit == 0 || limit > (size_t)INT64_MAX ? -1 : (sqlite3_int64)limit;
+    if (instance_key) {
+        st = sq->stmt[SQ_REC_READ_INSTANCE];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)instance_key);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+        sqlite3_bind_int64(st, 3, lim);
+    } else {
+        st = sq->stmt[SQ_REC_READ_ALL];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+        sqlite3_bind_int64(st, 2, lim);
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_record r = {
+            .position = (uint64_t)sqlite3_column_int64(st, 0),
+            .key = (uint64_t)sqlite3_column_int64(st, 1),
+            .timestamp_ms = sqlite3_column_int64(st, 2),
+            .value_type = sq_column_text(st, 3),
+            .intent = sq_column_text(st, 4),
+            .instance_key = (uint64_t)sqlite3_column_int64(st, 5),
+            .value = sq_column_text(st, 6),
+            .value_len = (size_t)sqlite3_column_bytes(st, 6),
+        };
+        int stop = cb(ud, &r);
+        if (stop) {
+            sqlite3_reset(st);
+            return stop;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "records_read");
+}
+
+/* ---- the operations table ------------------------------------------------------------ */
+
+const store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .definition_put = sq_definition_put,
+    .definitions_load = sq_definitions_load,
+    .instance_put = sq_instance_put,
+    .instances_load = sq_instances_load,
+    .instance_get = sq_instance_get,
+    .record_append = sq_record_append,
+    .records_read = sq_records_read,
+};

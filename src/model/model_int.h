@@ -98,8 +98,8 @@ typedef struct bpmn_ctx {
 
 /* Records a problem: element_id may be NULL, line/column 0 when unknown.
  * The message is printf-style; the stored message reads
- * "<element_id>: <message> (line L, column C)", the parts that are known. Keeps the first BPMN_MAX_ERRORS in line order
- * (stable for equal lines) and counts every call. */
+ * "<element_id>: <message> (line L, column C)", the parts that are known. Keeps the first
+ * BPMN_MAX_ERRORS in line order (stable for equal lines) and counts every call. */
 void bpmn_ctx_report(bpmn_ctx *c, const char *element_id, int line, int column, const char *fmt,
                      ...) __attribute__((format(printf, 5, 6)));
 

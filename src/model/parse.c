@@ -38,6 +38,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,7 +188,8 @@ static const struct flow_kind {
     {"startEvent", ROLE_NODE, BPMN_START_EVENT},
     {"endEvent", ROLE_NODE, BPMN_END_EVENT},
     {"intermediateThrowEvent", ROLE_NODE, BPMN_INTERMEDIATE_THROW_EVENT},
-    {"intermediateCatchEvent", ROLE_NODE, BPMN_INTERMEDIATE_CATCH_EVENT}, /* no definition supported */
+    {"intermediateCatchEvent", ROLE_NODE,
+     BPMN_INTERMEDIATE_CATCH_EVENT}, /* no definition supported */
     {"boundaryEvent", ROLE_NODE, BPMN_BOUNDARY_EVENT},
     {"serviceTask", ROLE_NODE, BPMN_SERVICE_TASK},
     {"sendTask", ROLE_NODE, BPMN_SEND_TASK},
@@ -491,6 +493,22 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
     }
 }
 
+/* The Camunda 7 way of implementing a task (an attribute of the camunda:
+ * namespace), to explain why a task of such a model has no job type. */
+static const char *camunda7_implementation(const xmlNode *x) {
+    static const char *const attrs[] = {"class", "delegateExpression", "expression",
+                                        "type",  "decisionRef",        "resultVariable"};
+    for (const xmlAttr *a = x->properties; a; a = a->next) {
+        if (!a->ns || !a->ns->href ||
+            strcmp((const char *)a->ns->href, "http://camunda.org/schema/1.0/bpmn") != 0)
+            continue;
+        for (size_t k = 0; k < BT_ARRAY_LEN(attrs); k++)
+            if (strcmp((const char *)a->name, attrs[k]) == 0)
+                return attrs[k];
+    }
+    return NULL;
+}
+
 /* A flow node: a node in the build, its attributes, extensions and, for an
  * embedded sub-process, its children. */
 static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind, int scope) {
@@ -561,10 +579,13 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
             return;
     }
     n = &p->b->nodes[i];
-    if (bpmn_is_job_task(t) && !n->el.job_type.text)
+    if (bpmn_is_job_task(t) && !n->el.job_type.text) {
+        const char *c7 = camunda7_implementation(x);
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
-                        "missing job type: a '%s' needs <zeebe:taskDefinition type=\"...\"/>",
-                        n->xml_name);
+                        "missing job type: a '%s' needs <zeebe:taskDefinition type=\"...\"/>%s%s%s",
+                        n->xml_name, c7 ? " (camunda:" : "", c7 ? c7 : "",
+                        c7 ? " is a Camunda 7 implementation, not supported)" : "");
+    }
     if (t == BPMN_SUB_PROCESS)
         parse_container(p, x, i);
 }
@@ -855,19 +876,39 @@ static const char *participant_name(const xmlNode *definitions, const char *proc
 
 /* ---- reading the document ------------------------------------------------------------ */
 
-typedef struct doctype_guard {
-    bool seen;
-    int line;
-} doctype_guard;
+/* What the SAX hooks saw while reading. */
+typedef struct read_state {
+    bool doctype; /* a DOCTYPE was refused */
+    int doctype_line;
+    bool error; /* the first error, as libxml2 reported it */
+    int line, column;
+    char message[256];
+} read_state;
 
 /* SAX hook for <!DOCTYPE ...>: stops the parser before any declaration. */
 static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
                        const xmlChar *system_id) {
     xmlParserCtxt *ctxt = ctx;
-    doctype_guard *g = ctxt->_private;
-    g->seen = true;
-    g->line = ctxt->input ? ctxt->input->line : 0;
+    read_state *st = ctxt->_private;
+    st->doctype = true;
+    st->doctype_line = ctxt->input ? ctxt->input->line : 0;
     xmlStopParser(ctxt);
+}
+
+/* Structured error hook: keeps the first error (the later ones follow from
+ * it), so the line points at the cause, not at the end of the document. */
+static void on_error(void *ctx, xmlError *e) {
+    xmlParserCtxt *ctxt = ctx;
+    read_state *st = ctxt ? ctxt->_private : NULL;
+    if (!st || st->error || !e || e->level < XML_ERR_ERROR)
+        return;
+    st->error = true;
+    st->line = e->line;
+    st->column = e->int2;
+    snprintf(st->message, sizeof st->message, "%s", e->message ? e->message : "not well-formed");
+    size_t n = strlen(st->message);
+    while (n > 0 && (st->message[n - 1] == '\n' || st->message[n - 1] == ' '))
+        st->message[--n] = 0;
 }
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -884,24 +925,27 @@ static xmlDoc *xml_read(bpmn_ctx *c, const char *xml, size_t len) {
         bpmn_ctx_nomem(c);
         return NULL;
     }
-    doctype_guard guard = {false, 0};
-    ctxt->_private = &guard;
+    read_state st;
+    memset(&st, 0, sizeof st);
+    ctxt->_private = &st;
+    ctxt->userData = ctxt; /* what the error hook receives */
     ctxt->sax->internalSubset = on_doctype;
+    ctxt->sax->serror = on_error;
     int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, options);
-    if (guard.seen) {
-        bpmn_ctx_report(c, NULL, guard.line, 0,
+    if (st.doctype) {
+        bpmn_ctx_report(c, NULL, st.doctype_line, 0,
                         "a DOCTYPE is not allowed in a BPMN resource (no DTDs, no entities)");
         xmlFreeDoc(doc);
         doc = NULL;
-    } else if (!doc || !ctxt->wellFormed) {
-        const xmlError *e = xmlCtxtGetLastError(ctxt);
-        char msg[300];
-        snprintf(msg, sizeof msg, "%s", e && e->message ? e->message : "not well-formed");
-        size_t n = strlen(msg);
-        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-            msg[--n] = 0;
-        bpmn_ctx_report(c, NULL, e ? e->line : 0, e ? e->int2 : 0, "malformed XML: %s", msg);
+    } else if (!doc || !ctxt->wellFormed || st.error) {
+        if (!st.error) {
+            const xmlError *e = xmlCtxtGetLastError(ctxt);
+            if (e && e->message)
+                on_error(ctxt, (xmlError *)e);
+        }
+        bpmn_ctx_report(c, NULL, st.line, st.column, "malformed XML: %s",
+                        st.error ? st.message : "not well-formed");
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -961,8 +1005,7 @@ int bpmn_parse(const char *xml, size_t len, bpmn_model **out, bpmn_errors *errs)
     if (!xml || len == 0) {
         bpmn_ctx_report(&c, NULL, 0, 0, "empty document");
     } else if (len > BPMN_MAX_DOCUMENT) {
-        bpmn_ctx_report(&c, NULL, 0, 0, "the document is larger than %u bytes",
-                        BPMN_MAX_DOCUMENT);
+        bpmn_ctx_report(&c, NULL, 0, 0, "the document is larger than %u bytes", BPMN_MAX_DOCUMENT);
     }
     if (c.errs.count > 0) {
         if (errs)

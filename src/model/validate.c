@@ -43,8 +43,8 @@ typedef struct id_index {
 typedef struct checker {
     bpmn_ctx *c;
     bpmn_build *b;
-    id_index *ids; /* sorted by id */
-    int *handler_of; /* compensation boundary → handler, or -1 */
+    id_index *ids;    /* sorted by id */
+    int *handler_of;  /* compensation boundary → handler; -1 none, -2 a broken association */
     bool *associated; /* handler has an association */
     bool *reached;
     int *queue;
@@ -127,7 +127,6 @@ static void flows_resolve(checker *k) {
         if (fl->fl.target >= 0)
             node(k, fl->fl.target)->el.n_incoming++;
     }
-    int *in_fill = NULL, *out_fill = NULL;
     for (int i = 0; i < b->n_nodes && !k->c->status; i++) {
         bpmn_element *el = &node(k, i)->el;
         el->incoming = arena_ints(k, el->n_incoming);
@@ -136,8 +135,6 @@ static void flows_resolve(checker *k) {
     if (k->c->status)
         return;
     /* Fill in document order; the counts are rebuilt as cursors. */
-    (void)in_fill;
-    (void)out_fill;
     for (int i = 0; i < b->n_nodes; i++)
         node(k, i)->el.n_incoming = node(k, i)->el.n_outgoing = 0;
     for (int f = 0; f < b->n_flows; f++) {
@@ -431,6 +428,8 @@ static void compensation_link(checker *k) {
         bpmn_node *boundary = node(k, s);
         int t = find(k, a->target_ref);
         const char *aid = a->id ? a->id : boundary->el.id;
+        if (k->handler_of[s] == -1)
+            k->handler_of[s] = -2; /* an association was drawn: reported here if broken */
         if (t < 0 || !bpmn_is_activity(node(k, t)->el.type) ||
             !node(k, t)->el.is_for_compensation) {
             bpmn_ctx_report(k->c, aid, a->line, 0,
@@ -459,7 +458,7 @@ static void compensation_link(checker *k) {
     }
     for (int i = 1; i < b->n_nodes; i++) {
         bpmn_node *n = node(k, i);
-        if (is_compensation_boundary(n) && k->handler_of[i] < 0)
+        if (is_compensation_boundary(n) && k->handler_of[i] == -1)
             bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
                             "a compensation boundary event needs an association to its handler "
                             "(an activity with isForCompensation=\"true\")");
@@ -499,6 +498,8 @@ static void check_reachable(checker *k) {
         if (k->reached[i] || n->unsupported || n->el.is_for_compensation ||
             !k->reached[n->el.scope] || scope->start_event < 0)
             continue;
+        if (n->el.type == BPMN_START_EVENT)
+            continue; /* a start event is where a walk begins (a second one was reported) */
         if (n->el.type == BPMN_BOUNDARY_EVENT && n->el.attached_to < 0)
             continue; /* its attachedToRef was reported */
         bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,

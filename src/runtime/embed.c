@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "runtime/persist.h"
 #include "store/store.h"
 
 _Static_assert(sizeof(baton_error) == sizeof(bt_error), "baton_error mirrors bt_error");
@@ -43,127 +44,27 @@ static int64_t now_of(baton *b) {
 
 /* ---- loading and committing ------------------------------------------------- */
 
-typedef struct load_ctx {
-    eng_engine *engine;
-    bt_error *err;
-} load_ctx;
-
-static int load_definition(void *ud, const store_definition *d) {
-    load_ctx *c = ud;
-    eng_definition_row row = {d->key,           d->bpmn_process_id, d->version,
-                              d->resource_name, d->checksum,        d->xml,
-                              d->xml_len,       d->deployment_key,  d->deploy_time_ms};
-    return eng_restore_definition(c->engine, &row, c->err);
-}
-
-static int load_instance(void *ud, const store_instance *si) {
-    load_ctx *c = ud;
-    eng_instance_row row = {
-        .key = si->key,
-        .definition_key = si->definition_key,
-        .bpmn_process_id = si->bpmn_process_id,
-        .version = si->version,
-        .state = si->state,
-        .has_incident = si->has_incident,
-        .business_id = si->business_id,
-        .start_ms = si->start_ms,
-        .end_ms = si->end_ms,
-        .parent_instance_key = si->parent_instance_key,
-        .state_data = (char *)si->state_data,
-        .state_len = si->state_len,
-    };
-    return eng_restore_instance(c->engine, &row, c->err);
-}
-
 static int engine_load(baton *b, bt_error *err) {
-    eng_config cfg = {.partition = 1, .compensation_all_at_once = b->opts.compensation_all_at_once};
-    eng_engine *e = eng_new(&cfg);
-    int64_t next_key = 1, next_pos = 1;
-    int rc = store_meta_get(b->store, "next_key", 1, &next_key);
-    if (rc == BT_OK)
-        rc = store_meta_get(b->store, "next_position", 1, &next_pos);
-    if (rc != BT_OK) {
-        eng_free(e);
-        return bt_error_set(err, rc, "cannot read the store's counters");
-    }
-    eng_restore_counters(e, (uint64_t)next_key, (uint64_t)next_pos);
-    load_ctx ctx = {e, err};
-    rc = store_definitions_load(b->store, load_definition, &ctx);
-    if (rc == BT_OK)
-        rc = store_instances_load(b->store, load_instance, &ctx);
-    if (rc != BT_OK) {
-        eng_free(e);
+    eng_config cfg = {.partition = 1,
+                      .compensation_all_at_once = b->opts.compensation_all_at_once};
+    eng_engine *e;
+    int rc = rt_engine_load(b->store, &cfg, &e, err);
+    if (rc != BT_OK)
         return rc;
-    }
-    eng_changes_done(e); /* restoring is not a change */
     eng_free(b->engine);
     b->engine = e;
     return BT_OK;
 }
 
-static int write_changes(store *s, const eng_changes *c) {
-    int rc = BT_OK;
-    for (size_t i = 0; rc == BT_OK && i < c->n_definitions; i++) {
-        const eng_definition_row *d = &c->definitions[i];
-        store_definition sd = {d->key,           d->bpmn_process_id, d->version,
-                               d->resource_name, d->checksum,        d->xml,
-                               d->xml_len,       d->deployment_key,  d->deploy_time_ms};
-        rc = store_definition_put(s, &sd);
-    }
-    for (size_t i = 0; rc == BT_OK && i < c->n_instances; i++) {
-        const eng_instance_row *r = &c->instances[i];
-        store_instance si = {
-            .key = r->key,
-            .definition_key = r->definition_key,
-            .bpmn_process_id = r->bpmn_process_id,
-            .version = r->version,
-            .state = r->state,
-            .has_incident = r->has_incident,
-            .business_id = r->business_id,
-            .start_ms = r->start_ms,
-            .end_ms = r->end_ms,
-            .parent_instance_key = r->parent_instance_key,
-            .state_data = r->state_data,
-            .state_len = r->state_len,
-        };
-        rc = store_instance_put(s, &si);
-    }
-    for (size_t i = 0; rc == BT_OK && i < c->n_records; i++) {
-        const eng_record *r = &c->records[i];
-        store_record sr = {r->position, r->key,          r->timestamp_ms, r->value_type,
-                           r->intent,   r->instance_key, r->value,        r->value_len};
-        rc = store_record_append(s, &sr);
-    }
-    if (rc == BT_OK)
-        rc = store_meta_set(s, "next_key", (int64_t)c->next_key);
-    if (rc == BT_OK)
-        rc = store_meta_set(s, "next_position", (int64_t)c->next_position);
-    return rc;
-}
-
 /* Commits the engine's pending changes; on failure reloads the engine. */
 static int flush(baton *b, bt_error *err) {
-    eng_changes c;
-    eng_changes_take(b->engine, &c);
-    if (c.n_records == 0 && c.n_instances == 0 && c.n_definitions == 0) {
-        eng_changes_done(b->engine);
-        return BT_OK;
-    }
-    int rc = store_begin(b->store);
-    if (rc == BT_OK)
-        rc = write_changes(b->store, &c);
-    if (rc == BT_OK)
-        rc = store_commit(b->store);
-    else
-        store_rollback(b->store);
-    eng_changes_done(b->engine);
+    int rc = rt_engine_commit(b->store, b->engine, NULL, err);
     if (rc != BT_OK) {
         bt_error reload_err;
         if (engine_load(b, &reload_err) != BT_OK)
             bt_log(BT_LOG_ERROR, "reloading after a failed commit: %s", reload_err.message);
-        return bt_error_set(err, BT_EIO, "the store could not commit: %s", bt_strerror(rc));
     }
-    return BT_OK;
+    return rc;
 }
 
 /* After a command: commit unless a batch is open. */

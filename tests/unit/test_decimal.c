@@ -57,7 +57,9 @@ static void test_parse_and_format(void **state) {
     check_parse_format("1.5e-100", "1.5E-100");
     /* more than 34 digits round half-even */
     check_parse_format("1.00000000000000000000000000000000005", "1");
-    check_parse_format("1.00000000000000000000000000000000015",
+    check_parse_format("1.0000000000000000000000000000000015",
+                       "1.000000000000000000000000000000002");
+    check_parse_format("1.0000000000000000000000000000000025",
                        "1.000000000000000000000000000000002");
     check_parse_format("0e999999999", "0");
     check_parse_format("1e-99999999", "0");

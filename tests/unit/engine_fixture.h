@@ -28,11 +28,11 @@ typedef struct fixture {
     baton *b;
 } fixture;
 
-static int64_t fixture_clock(void *ud) {
+static inline int64_t fixture_clock(void *ud) {
     return ((fixture *)ud)->now;
 }
 
-static void fixture_open_with(fixture *f, bool all_at_once) {
+static inline void fixture_open_with(fixture *f, bool all_at_once) {
     baton_options opts = {.clock = fixture_clock, .clock_ud = f,
                           .compensation_all_at_once = all_at_once};
     baton_error err;
@@ -41,7 +41,7 @@ static void fixture_open_with(fixture *f, bool all_at_once) {
         fail_msg("baton_open: %s", err.message);
 }
 
-static fixture *fixture_new(bool all_at_once) {
+static inline fixture *fixture_new(bool all_at_once) {
     fixture *f = calloc(1, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/baton-test-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
@@ -51,12 +51,12 @@ static fixture *fixture_new(bool all_at_once) {
     return f;
 }
 
-static void fixture_reopen(fixture *f) {
+static inline void fixture_reopen(fixture *f) {
     baton_close(f->b);
     fixture_open_with(f, false);
 }
 
-static void fixture_free(fixture *f) {
+static inline void fixture_free(fixture *f) {
     baton_close(f->b);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
@@ -66,7 +66,7 @@ static void fixture_free(fixture *f) {
 }
 
 /* A BPMN document with one executable process `id` holding `body`. */
-static char *bpmn_doc(const char *id, const char *defs, const char *body) {
+static inline char *bpmn_doc(const char *id, const char *defs, const char *body) {
     const char *fmt =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\"\n"
@@ -93,7 +93,7 @@ static char *bpmn_doc(const char *id, const char *defs, const char *body) {
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">" cond                          \
     "</bpmn:conditionExpression></bpmn:sequenceFlow>\n"
 
-static void deploy_ok(fixture *f, const char *id, const char *defs, const char *body) {
+static inline void deploy_ok(fixture *f, const char *id, const char *defs, const char *body) {
     char *xml = bpmn_doc(id, defs, body);
     baton_error err;
     baton_deployed d;
@@ -104,7 +104,7 @@ static void deploy_ok(fixture *f, const char *id, const char *defs, const char *
     free(xml);
 }
 
-static uint64_t start_ok(fixture *f, const char *id, const char *vars) {
+static inline uint64_t start_ok(fixture *f, const char *id, const char *vars) {
     uint64_t key = 0;
     baton_error err;
     int rc = baton_create_instance(f->b, id, vars, NULL, &key, &err);
@@ -114,7 +114,7 @@ static uint64_t start_ok(fixture *f, const char *id, const char *vars) {
 }
 
 /* Activates exactly one job of type and returns its key (fails otherwise). */
-static uint64_t one_job(fixture *f, const char *type) {
+static inline uint64_t one_job(fixture *f, const char *type) {
     baton_job jobs[4];
     int n = 0;
     baton_error err;
@@ -126,7 +126,7 @@ static uint64_t one_job(fixture *f, const char *type) {
     return key;
 }
 
-static int count_jobs(fixture *f, const char *type) {
+static inline int count_jobs(fixture *f, const char *type) {
     baton_job jobs[64];
     int n = 0;
     baton_error err;
@@ -138,14 +138,14 @@ static int count_jobs(fixture *f, const char *type) {
     return n;
 }
 
-static void complete_ok(fixture *f, uint64_t job, const char *vars) {
+static inline void complete_ok(fixture *f, uint64_t job, const char *vars) {
     baton_error err;
     int rc = baton_complete_job(f->b, job, vars, &err);
     if (rc != 0)
         fail_msg("complete %llu: %s", (unsigned long long)job, err.message);
 }
 
-static int instance_state(fixture *f, uint64_t key) {
+static inline int instance_state(fixture *f, uint64_t key) {
     baton_instance inst;
     assert_int_equal(baton_get_instance(f->b, key, &inst), 0);
     return inst.state;

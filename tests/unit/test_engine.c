@@ -104,7 +104,7 @@ static void test_parallel_fork_and_join(void **state) {
 static void test_subprocess_scopes_and_mappings(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "sub", "",
+    deploy_ok(f, "subproc", "",
               "<bpmn:startEvent id=\"start\"/>"
               "<bpmn:subProcess id=\"sub\"><bpmn:extensionElements><zeebe:ioMapping>"
               "<zeebe:input source=\"=order.total * 2\" target=\"doubled\"/>"
@@ -118,7 +118,7 @@ static void test_subprocess_scopes_and_mappings(void **state) {
               "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2", "t") FLOW("g2", "t", "e2")
               "</bpmn:subProcess>"
               "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "sub") FLOW("f2", "sub", "end"));
-    uint64_t pi = start_ok(f, "sub", "{\"order\": {\"total\": 21}}");
+    uint64_t pi = start_ok(f, "subproc", "{\"order\": {\"total\": 21}}");
     baton_job jobs[2];
     int n;
     baton_error err;

@@ -188,7 +188,7 @@ static void test_all_at_once_option(void **state) {
 static void test_activity_completed_twice_is_compensated_twice(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "loop", "",
+    deploy_ok(f, "twice", "",
               "<bpmn:startEvent id=\"start\"/><bpmn:exclusiveGateway id=\"again\"/>"
               "<bpmn:exclusiveGateway id=\"more\" default=\"done\"/>" BOOKING(
                   "bookHotel", "book-hotel", "cancelHotel", "cancel-hotel")
@@ -200,7 +200,7 @@ static void test_activity_completed_twice_is_compensated_twice(void **state) {
                       COND_FLOW("loop", "more", "again", "=count(hotels) &lt; 2")
                           FLOW("done", "more", "undoAll") FLOW("f4", "undoAll", "end")
                               FLOW("f5", "undo", "failed"));
-    uint64_t pi = start_ok(f, "loop", "{\"hotels\": []}");
+    uint64_t pi = start_ok(f, "twice", "{\"hotels\": []}");
     complete_ok(f, one_job(f, "book-hotel"), "{\"hotels\": [\"H1\"]}");
     complete_ok(f, one_job(f, "book-hotel"), "{\"hotels\": [\"H1\", \"H2\"]}");
     complete_ok(f, one_job(f, "cancel-hotel"), NULL);

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "feel/feel_int.h"
+#include "feel/builtins.h"
 
 #define TRY(x)                                                                                     \
     do {                                                                                           \
@@ -41,7 +41,7 @@
 static int eval(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out);
 
 void feel_warn(feel_eval_state *E, const char *fmt, ...) {
-    if (E->warned)
+    if (E->warned || E->quiet)
         return;
     E->warned = true;
     if (!E->warning)
@@ -102,6 +102,7 @@ static int eval_name(feel_eval_state *E, const feel_node *n, const feel_scope *s
     const feel_builtin *b = feel_builtin_find(n->name, n->name_len);
     if (b)
         return builtin_value(b, out);
+    E->missing = true;
     feel_warn(E, "no variable found with name '%s'", n->name);
     return null_out(out);
 }
@@ -202,8 +203,7 @@ static int eval_arith(feel_eval_state *E, const feel_node *n, const feel_scope *
     return rc;
 }
 
-static int eval_neg(feel_eval_state *E, const feel_node *n, const feel_scope *s,
-                    feel_value **out) {
+static int eval_neg(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out) {
     feel_value *a;
     TRY(eval(E, n->kids[0], s, &a));
     int rc;
@@ -257,8 +257,7 @@ static feel_value *compare(feel_eval_state *E, int op, const feel_value *a, cons
     }
 }
 
-static int eval_cmp(feel_eval_state *E, const feel_node *n, const feel_scope *s,
-                    feel_value **out) {
+static int eval_cmp(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out) {
     feel_value *a, *b;
     TRY(eval(E, n->kids[0], s, &a));
     int rc = eval(E, n->kids[1], s, &b);
@@ -397,8 +396,7 @@ int feel_eval_test(feel_eval_state *E, const feel_node *t, const feel_value *inp
     }
 }
 
-static int eval_in(feel_eval_state *E, const feel_node *n, const feel_scope *s,
-                   feel_value **out) {
+static int eval_in(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out) {
     feel_value *x;
     TRY(eval(E, n->kids[0], s, &x));
     int rc = feel_eval_test(E, n->kids[1], x, s, out);
@@ -440,9 +438,9 @@ static int eval_range(feel_eval_state *E, const feel_node *n, const feel_scope *
         feel_value_unref(hi);
         return null_out(out);
     }
-    return take(feel_range_new(lo, n->flags & FEEL_RANGE_LO_CLOSED, hi,
-                               n->flags & FEEL_RANGE_HI_CLOSED),
-                out);
+    return take(
+        feel_range_new(lo, n->flags & FEEL_RANGE_LO_CLOSED, hi, n->flags & FEEL_RANGE_HI_CLOSED),
+        out);
 }
 
 /* ---- iteration: for, some, every ---------------------------------------------------------- */
@@ -496,8 +494,8 @@ static int domain_items(feel_eval_state *E, feel_value *d, feel_value **items) {
 
 typedef struct iteration {
     const feel_node *n;
-    feel_value *result;  /* for: the list built so far */
-    int verdict;         /* some/every: 1 decided, stop */
+    feel_value *result; /* for: the list built so far */
+    int verdict;        /* some/every: 1 decided, stop */
 } iteration;
 
 /* Binds variable k (and the following ones) over their domains. */
@@ -538,8 +536,8 @@ static int iterate(feel_eval_state *E, iteration *it, uint32_t k, const feel_sco
     feel_value_unref(d);
     TRY(rc);
     for (size_t i = 0; i < items->u.list.n && rc == 0 && !it->verdict; i++) {
-        feel_scope var = {.up = s, .name = n->names[k], .len = n->name_lens[k],
-                          .val = items->u.list.items[i]};
+        feel_scope var = {
+            .up = s, .name = n->names[k], .len = n->name_lens[k], .val = items->u.list.items[i]};
         rc = iterate(E, it, k + 1, &var);
     }
     feel_value_unref(items);
@@ -612,6 +610,7 @@ static int path_get(feel_eval_state *E, const feel_value *v, const char *name, s
     case FEEL_CONTEXT: {
         const feel_value *r = feel_context_get(v, name, len);
         if (!r) {
+            E->missing = true;
             feel_warn(E, "no context entry found with key '%.*s'", (int)len, name);
             return null_out(out);
         }
@@ -639,8 +638,7 @@ static int path_get(feel_eval_state *E, const feel_value *v, const char *name, s
         }
         break;
     }
-    feel_warn(E, "no property '%.*s' on a %s", (int)len, name,
-              feel_type_name(feel_value_type(v)));
+    feel_warn(E, "no property '%.*s' on a %s", (int)len, name, feel_type_name(feel_value_type(v)));
     return null_out(out);
 }
 
@@ -697,8 +695,8 @@ static int eval_filter(feel_eval_state *E, const feel_node *n, const feel_scope 
             goto done;
         if (feel_value_type(c) == FEEL_NUMBER) {
             int64_t i;
-            if (feel_number_to_int64(c, &i) == 0 && i != 0 && (i > 0 ? (uint64_t)i <= count
-                                                                     : (uint64_t)-i <= count)) {
+            if (feel_number_to_int64(c, &i) == 0 && i != 0 &&
+                (i > 0 ? (uint64_t)i <= count : (uint64_t)-i <= count)) {
                 result = feel_value_ref(list->u.list.items[i > 0 ? i - 1 : (int64_t)count + i]);
             } else {
                 result = feel_null();
@@ -792,9 +790,8 @@ static bool instance_of(const feel_value *v, const feel_node *t) {
                    (!v->u.range.hi || instance_of(v->u.range.hi, t->kids[0]));
         if (vt == FEEL_CONTEXT) {
             for (uint32_t k = 0; k < t->n; k++) {
-                const feel_value *e = t->names[k]
-                                          ? feel_context_get(v, t->names[k], t->name_lens[k])
-                                          : NULL;
+                const feel_value *e =
+                    t->names[k] ? feel_context_get(v, t->names[k], t->name_lens[k]) : NULL;
                 if (!e || !instance_of(e, t->kids[k]))
                     return false;
             }
@@ -860,7 +857,9 @@ static int call_lambda(feel_eval_state *E, const feel_value *fn, feel_value **ar
     f[0] = (feel_scope){.ctx = fn->u.fn.captured};
     const feel_scope *s = &f[0];
     for (size_t i = 0; i < n; i++) {
-        f[i + 1] = (feel_scope){.up = s, .name = def->names[i], .len = def->name_lens[i],
+        f[i + 1] = (feel_scope){.up = s,
+                                .name = def->names[i],
+                                .len = def->name_lens[i],
                                 .val = args[i] ? args[i] : feel_null()};
         s = &f[i + 1];
     }
@@ -898,6 +897,21 @@ static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s
         return BT_ENOMEM;
     size_t done = 0;
     int rc = 0;
+    if (n->builtin && n->builtin->fn == feel_bi_is_defined && count == 1) {
+        /* is defined(x): whether x names something, even a null */
+        bool saved = E->missing;
+        E->missing = false;
+        E->quiet++;
+        rc = eval(E, n->kids[1], s, &args[0]);
+        E->quiet--;
+        bool defined = !E->missing;
+        E->missing = saved;
+        if (rc < 0)
+            return rc;
+        feel_value_unref(args[0]);
+        *out = feel_bool(defined);
+        return 0;
+    }
     if (!n->builtin)
         rc = eval(E, n->kids[0], s, &fn);
     for (; rc == 0 && done < count; done++)
@@ -929,9 +943,9 @@ static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s
         } else if (n->names && feel_value_type(fn) == FEEL_FUNCTION) {
             int pos[16];
             const feel_builtin *b =
-                count <= 16 ? feel_builtin_pick_named(fn->u.fn.builtin, n->names, n->name_lens,
-                                                      count, pos)
-                            : NULL;
+                count <= 16
+                    ? feel_builtin_pick_named(fn->u.fn.builtin, n->names, n->name_lens, count, pos)
+                    : NULL;
             if (!b) {
                 feel_warn(E, "%s() has no parameters with these names", fn->u.fn.builtin->name);
                 rc = null_out(out);
@@ -1026,8 +1040,8 @@ static int run(const feel_expr *e, const feel_value *input, bool tests, const fe
     if (rc < 0) {
         *out = NULL;
         if (warning)
-            bt_error_set(warning, rc, "%s", rc == BT_ELIMIT ? "function calls nested too deeply"
-                                                            : "out of memory");
+            bt_error_set(warning, rc, "%s",
+                         rc == BT_ELIMIT ? "function calls nested too deeply" : "out of memory");
     }
     return rc;
 }

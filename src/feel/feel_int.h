@@ -26,15 +26,16 @@
 
 #include "feel/decimal.h"
 #include "feel/feel.h"
-#if __has_include("feel/temporal.h")
 #include "feel/temporal.h"
-#else
-/* Until the temporal module lands: room for a temporal value. */
-typedef struct feel_temporal {
-    int64_t a, b;
-    int32_t c, d;
+
+/* The payload of the five temporal types, by value. */
+typedef union feel_temporal {
+    feel_date date;       /* FEEL_DATE */
+    feel_time time;       /* FEEL_TIME */
+    feel_datetime dt;     /* FEEL_DATE_TIME */
+    feel_dt_duration dtd; /* FEEL_DAYS_TIME_DURATION */
+    feel_ym_duration ymd; /* FEEL_YEARS_MONTHS_DURATION */
 } feel_temporal;
-#endif
 
 #define FEEL_REFS_STATIC UINT32_MAX
 
@@ -128,6 +129,9 @@ int feel_temporal_arith(int op, const feel_value *a, const feel_value *b, feel_v
  * BT_ENOTFOUND when v has no such property. */
 int feel_temporal_property(const feel_value *v, const char *name, size_t len, feel_value **out);
 
+/* abs() of a duration. */
+int feel_duration_abs(const feel_value *v, feel_value **out);
+
 /* ---- tokens (lexer.c) ---- */
 
 typedef enum feel_tok {
@@ -213,20 +217,20 @@ typedef enum feel_node_kind {
     N_FOR,      /* names[i] in kids[i], kids[n] = body */
     N_SOME,     /* names[i] in kids[i], kids[n] = condition */
     N_EVERY,
-    N_LIST,     /* kids[0..n) */
-    N_CONTEXT,  /* names[i]: kids[i] */
-    N_RANGE,    /* kids[0] .. kids[1], flags FEEL_RANGE_* */
-    N_PATH,     /* kids[0].name */
-    N_FILTER,   /* kids[0][kids[1]] */
-    N_CALL,     /* builtin or kids[0] callee; args kids[1..n]; names for named args */
-    N_FUNCDEF,  /* names = params, kids[0] = body */
-    N_TYPE,     /* a type for instance of: name, kids = type arguments */
+    N_LIST,    /* kids[0..n) */
+    N_CONTEXT, /* names[i]: kids[i] */
+    N_RANGE,   /* kids[0] .. kids[1], flags FEEL_RANGE_* */
+    N_PATH,    /* kids[0].name */
+    N_FILTER,  /* kids[0][kids[1]] */
+    N_CALL,    /* builtin or kids[0] callee; args kids[1..n]; names for named args */
+    N_FUNCDEF, /* names = params, kids[0] = body */
+    N_TYPE,    /* a type for instance of: name, kids = type arguments */
     /* unary tests: evaluated against an input value */
-    N_UT_CMP,   /* op in TK_EQ..TK_GE, kids[0] endpoint */
-    N_UT_EXPR,  /* kids[0]: list → membership, range → inclusion, boolean → itself, else = */
-    N_UT_OR,    /* any of kids[0..n) */
-    N_UT_NOT,   /* none of kids[0..n) */
-    N_UT_ANY,   /* - */
+    N_UT_CMP,  /* op in TK_EQ..TK_GE, kids[0] endpoint */
+    N_UT_EXPR, /* kids[0]: list → membership, range → inclusion, boolean → itself, else = */
+    N_UT_OR,   /* any of kids[0..n) */
+    N_UT_NOT,  /* none of kids[0..n) */
+    N_UT_ANY,  /* - */
 } feel_node_kind;
 
 #define FEEL_RANGE_LO_CLOSED 1
@@ -238,13 +242,13 @@ struct feel_node {
     uint8_t op;
     uint8_t flags;
     int col;
-    uint32_t n;             /* kids or names, as the kind says */
+    uint32_t n; /* kids or names, as the kind says */
     feel_node **kids;
-    const char *name;       /* NUL-terminated, in the arena */
+    const char *name; /* NUL-terminated, in the arena */
     size_t name_len;
-    const char **names;     /* n names */
+    const char **names; /* n names */
     size_t *name_lens;
-    feel_value *val;        /* N_CONST */
+    feel_value *val;             /* N_CONST */
     const feel_builtin *builtin; /* N_CALL resolved at compile time */
     /* N_UT_EXPR: FEEL_NODE_USES_INPUT when the test mentions '?' */
 };
@@ -281,6 +285,8 @@ typedef struct feel_eval_state {
     bt_error *warning;
     bool warned;
     int depth;
+    int quiet;    /* > 0 inside `is defined(...)`: warnings are not recorded */
+    bool missing; /* a variable or context entry was not found */
 } feel_eval_state;
 
 /* Records the first runtime problem; later ones are dropped. */
@@ -301,7 +307,7 @@ typedef int (*feel_builtin_fn)(feel_eval_state *E, feel_value **args, size_t n, 
 
 struct feel_builtin {
     const char *name;
-    const char *params; /* parameter names, separated by ',' */
+    const char *params;     /* parameter names, separated by ',' */
     int min_args, max_args; /* max_args -1: any number */
     feel_builtin_fn fn;
 };

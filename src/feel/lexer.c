@@ -31,12 +31,24 @@ static const struct {
     const char *word;
     feel_kw kw;
 } keywords[] = {
-    {"and", KW_AND},           {"or", KW_OR},         {"in", KW_IN},
-    {"for", KW_FOR},           {"return", KW_RETURN}, {"if", KW_IF},
-    {"then", KW_THEN},         {"else", KW_ELSE},     {"some", KW_SOME},
-    {"every", KW_EVERY},       {"satisfies", KW_SATISFIES}, {"between", KW_BETWEEN},
-    {"instance", KW_INSTANCE}, {"of", KW_OF},         {"function", KW_FUNCTION},
-    {"true", KW_TRUE},         {"false", KW_FALSE},   {"null", KW_NULL},
+    {"and", KW_AND},
+    {"or", KW_OR},
+    {"in", KW_IN},
+    {"for", KW_FOR},
+    {"return", KW_RETURN},
+    {"if", KW_IF},
+    {"then", KW_THEN},
+    {"else", KW_ELSE},
+    {"some", KW_SOME},
+    {"every", KW_EVERY},
+    {"satisfies", KW_SATISFIES},
+    {"between", KW_BETWEEN},
+    {"instance", KW_INSTANCE},
+    {"of", KW_OF},
+    {"function", KW_FUNCTION},
+    {"true", KW_TRUE},
+    {"false", KW_FALSE},
+    {"null", KW_NULL},
 };
 
 const char *feel_tok_name(feel_tok k) {
@@ -130,8 +142,8 @@ static void skip_space_and_comments(lexer *lx) {
                 advance(lx, 1);
         } else if (c == '/' && lx->pos + 1 < lx->len && lx->src[lx->pos + 1] == '*') {
             advance(lx, 2);
-            while (lx->pos < lx->len &&
-                   !(lx->src[lx->pos] == '*' && lx->pos + 1 < lx->len && lx->src[lx->pos + 1] == '/'))
+            while (lx->pos < lx->len && !(lx->src[lx->pos] == '*' && lx->pos + 1 < lx->len &&
+                                          lx->src[lx->pos + 1] == '/'))
                 advance(lx, 1);
             advance(lx, 2);
         } else if ((unsigned char)c == 0xC2 && lx->pos + 1 < lx->len &&

@@ -326,9 +326,8 @@ static int parse_name(parser *p, const char **name, size_t *len, bool builtins) 
     bool plain = true;
     for (size_t j = p->i + 1; j < p->ntok && is_word(&p->t[j]); j++) {
         const feel_token *w = &p->t[j];
-        bool word_plain = w->kw == KW_NONE ||
-                          (w->kw == KW_OF && j + 1 < p->ntok && is_word(&p->t[j + 1]) &&
-                           p->t[j + 1].kw == KW_NONE);
+        bool word_plain = w->kw == KW_NONE || (w->kw == KW_OF && j + 1 < p->ntok &&
+                                               is_word(&p->t[j + 1]) && p->t[j + 1].kw == KW_NONE);
         plain = plain && word_plain;
         size_t n = words_text(p, start, j, text, sizeof text);
         if (!n)
@@ -462,9 +461,10 @@ static int decode_string(parser *p, const feel_token *t, size_t skip, feel_value
                 cp = 0xFFFD;
             utf8_put(buf, &n, cp);
             break;
-        default:
-            bt_free(buf);
-            return fail_at(p, t, "invalid escape '\\%c' in string", c);
+        default: /* kept as written: "\d" in a pattern stays a backslash and a d */
+            buf[n++] = '\\';
+            buf[n++] = c;
+            break;
         }
     }
     *out = feel_string_new(buf, n);
@@ -739,8 +739,8 @@ static int parse_type(parser *p, feel_node **out) {
             const char *key = NULL;
             size_t klen = 0;
             feel_node *arg;
-            if (at_words_colon(p) && ((rc = parse_key_words(p, &key, &klen)) < 0 ||
-                                      (rc = expect(p, TK_COLON)) < 0))
+            if (at_words_colon(p) &&
+                ((rc = parse_key_words(p, &key, &klen)) < 0 || (rc = expect(p, TK_COLON)) < 0))
                 goto done;
             if ((rc = parse_type(p, &arg)) < 0 || (rc = seq_push(&s, arg, key, klen)) < 0)
                 goto done;
@@ -870,7 +870,7 @@ static int parse_primary(parser *p, feel_node **out) {
         default: return fail_at(p, t, "unexpected '%.*s'", (int)t->len, p->src + t->off);
         }
     case TK_EOF: return expected(p, "an expression");
-    default: return fail_at(p, t, "unexpected %s", feel_tok_name(t->kind));
+    default: return fail_at(p, t, "expected an expression but found %s", feel_tok_name(t->kind));
     }
 }
 
@@ -1091,6 +1091,28 @@ static int parse_test(parser *p, bool full, feel_node **out) {
     return 0;
 }
 
+/* `not(` opening negated unary tests. */
+static bool at_not(parser *p) {
+    const feel_token *t = cur(p);
+    return t->kind == TK_NAME && t->len == 3 && memcmp(p->src + t->off, "not", 3) == 0 &&
+           peek(p, 1)->kind == TK_LPAREN;
+}
+
+static int parse_tests(parser *p, feel_tok end, feel_node **out);
+
+/* not(tests): none of the tests holds. */
+static int parse_not(parser *p, feel_node **out) {
+    p->i += 2;
+    bool saved = p->no_filter;
+    p->no_filter = false;
+    int rc = parse_tests(p, TK_RPAREN, out);
+    p->no_filter = saved;
+    TRY(rc);
+    TRY(expect(p, TK_RPAREN));
+    (*out)->kind = N_UT_NOT;
+    return 0;
+}
+
 /* Unary tests separated by commas until end; for `in (...)` and standalone
  * unary tests. Handles `-` and `not(...)`. */
 static int parse_tests(parser *p, feel_tok end, feel_node **out) {
@@ -1103,11 +1125,8 @@ static int parse_tests(parser *p, feel_tok end, feel_node **out) {
         if (tt->kind == TK_MINUS && (peek(p, 1)->kind == end || peek(p, 1)->kind == TK_COMMA)) {
             p->i++;
             rc = node_new(p, N_UT_ANY, tt, 0, &test);
-        } else if (tt->kind == TK_NAME && tt->len == 3 && memcmp(p->src + tt->off, "not", 3) == 0 &&
-                   peek(p, 1)->kind == TK_LPAREN) {
-            p->i += 2;
-            if ((rc = parse_tests(p, TK_RPAREN, &test)) == 0 && (rc = expect(p, TK_RPAREN)) == 0)
-                test->kind = N_UT_NOT;
+        } else if (at_not(p)) {
+            rc = parse_not(p, &test);
         } else {
             rc = parse_test(p, true, &test);
         }
@@ -1127,6 +1146,8 @@ done:
 /* The right side of `in`: one test, or "(" tests ")" unless the parenthesis
  * opens an interval. */
 static int parse_in_rhs(parser *p, feel_node **out) {
+    if (at_not(p))
+        return parse_not(p, out);
     if (at(p, TK_LPAREN)) {
         size_t mark = p->i;
         p->i++;
@@ -1214,8 +1235,7 @@ static int parse_expr(parser *p, feel_node **out) {
 
 /* ---- public -------------------------------------------------------------------------- */
 
-static int compile(const char *src, size_t len, bool unary_tests, feel_expr **out,
-                   bt_error *err) {
+static int compile(const char *src, size_t len, bool unary_tests, feel_expr **out, bt_error *err) {
     *out = NULL;
     bt_error_clear(err);
     feel_expr *e = bt_calloc(1, sizeof *e);

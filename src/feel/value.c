@@ -18,6 +18,7 @@
  * Keys are compared bytewise.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,10 +52,31 @@ const char *feel_type_name(feel_type t) {
     return (unsigned)t < BT_ARRAY_LEN(type_names) ? type_names[t] : "unknown";
 }
 
+/* Bytes a value of type t needs: the header and its member of the union. */
+static size_t value_size(feel_type t) {
+    const size_t head = offsetof(feel_value, u);
+    const feel_value *z = NULL;
+    switch (t) {
+    case FEEL_NUMBER: return head + sizeof z->u.d;
+    case FEEL_STRING: return head + sizeof z->u.str;
+    case FEEL_LIST: return head + sizeof z->u.list;
+    case FEEL_CONTEXT: return head + sizeof z->u.ctx;
+    case FEEL_RANGE: return head + sizeof z->u.range;
+    case FEEL_FUNCTION: return head + sizeof z->u.fn;
+    case FEEL_DATE: return head + sizeof z->u.t.date;
+    case FEEL_TIME: return head + sizeof z->u.t.time;
+    case FEEL_DATE_TIME: return head + sizeof z->u.t.dt;
+    case FEEL_DAYS_TIME_DURATION: return head + sizeof z->u.t.dtd;
+    case FEEL_YEARS_MONTHS_DURATION: return head + sizeof z->u.t.ymd;
+    default: return sizeof(feel_value);
+    }
+}
+
 feel_value *feel_value_alloc(feel_type t) {
-    feel_value *v = bt_malloc(sizeof *v);
+    size_t size = (value_size(t) + 15) & ~(size_t)15;
+    feel_value *v = bt_malloc(size);
     if (v) {
-        memset(v, 0, sizeof *v);
+        memset(v, 0, size);
         v->refs = 1;
         v->type = (uint8_t)t;
     }
@@ -158,15 +180,18 @@ int feel_number_to_int64(const feel_value *v, int64_t *out) {
 
 /* ---- strings ------------------------------------------------------------------- */
 
+/* Strings keep their bytes right after the header and the str member. */
+#define STRING_HEAD (offsetof(feel_value, u) + sizeof(((feel_value *)0)->u.str))
+
 feel_value *feel_string_new(const char *s, size_t n) {
-    feel_value *v = bt_malloc(sizeof *v + n + 1);
+    feel_value *v = bt_malloc(STRING_HEAD + n + 1);
     if (!v)
         return NULL;
-    memset(v, 0, sizeof *v);
+    memset(v, 0, STRING_HEAD);
     v->refs = 1;
     v->type = FEEL_STRING;
     v->u.str.len = n;
-    v->u.str.s = (char *)(v + 1);
+    v->u.str.s = (char *)v + STRING_HEAD;
     if (n)
         memcpy(v->u.str.s, s, n);
     v->u.str.s[n] = 0;
@@ -177,12 +202,12 @@ feel_value *feel_string_concat(const char *a, size_t an, const char *b, size_t b
     feel_value *v = feel_string_new(a, an);
     if (!v || !bn)
         return v;
-    feel_value *w = bt_realloc(v, sizeof *v + an + bn + 1);
+    feel_value *w = bt_realloc(v, STRING_HEAD + an + bn + 1);
     if (!w) {
         bt_free(v);
         return NULL;
     }
-    w->u.str.s = (char *)(w + 1);
+    w->u.str.s = (char *)w + STRING_HEAD;
     memcpy(w->u.str.s + an, b, bn);
     w->u.str.len = an + bn;
     w->u.str.s[an + bn] = 0;
@@ -395,7 +420,7 @@ feel_value *feel_range_new(feel_value *lo, bool lo_closed, feel_value *hi, bool 
 feel_value *feel_temporal_value(feel_type t, const feel_temporal *tv) {
     feel_value *v = feel_value_alloc(t);
     if (v)
-        v->u.t = *tv;
+        memcpy(&v->u.t, tv, value_size(t) - offsetof(feel_value, u));
     return v;
 }
 

@@ -156,6 +156,7 @@ struct eng_instance {
     int n_elems, cap_elems;
     int n_incidents;
     uint64_t compensation_seq;
+    eng_vars final_vars; /* the root scope's variables once the instance completed */
     bool dirty;
 };
 

@@ -185,7 +185,9 @@ typedef struct eng_instance_view {
 /* The instance (active, or ended in the current batch). BT_ENOTFOUND else. */
 int eng_instance_get(const eng_engine *e, uint64_t key, eng_instance_view *out);
 /* The variables visible at a scope (element instance or instance key), as a
- * new context (local names shadow outer ones). NULL if the scope is unknown. */
+ * new context (local names shadow outer ones); for an instance that
+ * completed in the current batch, its final root variables. NULL if the
+ * scope is unknown. */
 feel_value *eng_variables_visible(const eng_engine *e, uint64_t scope_key);
 
 typedef struct eng_incident_view {

@@ -382,6 +382,10 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
 
     if (!el->scope) { /* the process itself */
         eng_instance *inst = el->inst;
+        /* Keep the final variables until the changes are flushed: an
+         * awaiting client reads them (awaitCompletion + fetchVariables). */
+        inst->final_vars = el->vars;
+        memset(&el->vars, 0, sizeof el->vars);
         elem_free(e, el);
         eng_instance_ended(e, inst, ENG_INSTANCE_COMPLETED);
         return;
@@ -500,6 +504,7 @@ void eng_instance_free(eng_engine *e, eng_instance *inst) {
             eng_incident_drop(e, el, false);
         elem_free(e, el);
     }
+    eng_vars_free(&inst->final_vars);
     bt_free(inst->elems);
     bt_free(inst->business_id);
     bt_free(inst);

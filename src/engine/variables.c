@@ -159,7 +159,20 @@ feel_value *eng_vars_visible_at(const eng_elem *el) {
 
 feel_value *eng_variables_visible(const eng_engine *e, uint64_t scope_key) {
     eng_elem *el = bt_map_get(&e->elems, scope_key);
-    return el ? eng_vars_visible_at(el) : NULL;
+    if (el)
+        return eng_vars_visible_at(el);
+    /* An instance that completed in this batch still has its final variables. */
+    eng_instance *inst = bt_map_get(&e->instances, scope_key);
+    if (!inst || inst->state != ENG_INSTANCE_COMPLETED)
+        return NULL;
+    feel_value *ctx = feel_context_new();
+    oom_if(ctx);
+    for (int i = 0; i < inst->final_vars.count; i++) {
+        const eng_var *v = &inst->final_vars.items[i];
+        if (feel_context_put(ctx, v->name, strlen(v->name), feel_value_ref(v->value)) != BT_OK)
+            abort();
+    }
+    return ctx;
 }
 
 int eng_variables_set(eng_engine *e, int64_t now, uint64_t scope_key, const feel_value *vars,

@@ -152,9 +152,14 @@ int cli_cmd_eval(int argc, char **argv) {
     int rc = eval_one(expr, ctx, now_ms, &out, &err, &warning);
     feel_value_unref(ctx);
     if (rc != 0) {
-        if (err.column)
+        if (err.column) { /* the message ends with " at column N": say it once */
+            char suffix[48];
+            int n = snprintf(suffix, sizeof suffix, " at column %d", err.column);
+            size_t len = strlen(err.message);
+            if (n > 0 && len >= (size_t)n && strcmp(err.message + len - (size_t)n, suffix) == 0)
+                err.message[len - (size_t)n] = 0;
             fprintf(stderr, "error: %s (column %d)\n", err.message, err.column);
-        else
+        } else
             fprintf(stderr, "error: %s\n", err.message);
         bt_buf_free(&out);
         return 1;

@@ -308,6 +308,8 @@ static feel_value *range_includes(feel_eval_state *E, const feel_value *r, const
     const feel_value *lo = r->u.range.lo, *hi = r->u.range.hi;
     int c;
     bool ok = true;
+    if (feel_value_type(x) == FEEL_NULL)
+        return feel_null();
     if (lo && feel_value_type(lo) != FEEL_NULL) {
         if (feel_value_compare(x, lo, &c) < 0) {
             feel_warn(E, "can't compare %s with %s", feel_type_name(feel_value_type(x)),
@@ -506,7 +508,8 @@ static int iterate(feel_eval_state *E, iteration *it, uint32_t k, const feel_sco
         if (n->kind == N_FOR) {
             feel_scope partial = {.up = s, .name = "partial", .len = 7, .val = it->result};
             TRY(eval(E, n->kids[n->n], &partial, &v));
-            if (it->result->refs > 1) { /* the body kept `partial`: copy on write */
+            if (__atomic_load_n(&it->result->refs, __ATOMIC_RELAXED) >
+                1) { /* the body kept `partial`: copy on write */
                 feel_value *copy = feel_list_new();
                 if (!copy) {
                     feel_value_unref(v);
@@ -889,6 +892,25 @@ int feel_call_value(feel_eval_state *E, const feel_value *fn, feel_value **args,
     return b->fn(E, args, n, out);
 }
 
+/* DMN's "to singleton list": wraps each non-list argument where b takes a
+ * list (args are owned by the caller, who releases the replacements). */
+static int to_singleton_lists(const feel_builtin *b, feel_value **args, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        bool takes_list = b->list_args == FEEL_LIST_ARGS_ALL || (i < 32 && (b->list_args >> i) & 1);
+        feel_type t = feel_value_type(args[i]);
+        if (!takes_list || t == FEEL_LIST || t == FEEL_NULL)
+            continue;
+        feel_value *list = feel_list_new();
+        if (!list || feel_list_push(list, feel_value_ref(args[i])) < 0) {
+            feel_value_unref(list);
+            return BT_ENOMEM;
+        }
+        feel_value_unref(args[i]);
+        args[i] = list;
+    }
+    return 0;
+}
+
 static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s,
                      feel_value **out) {
     feel_value *small[8], **args = small, *fn = NULL;
@@ -917,6 +939,8 @@ static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s
     for (; rc == 0 && done < count; done++)
         if ((rc = eval(E, n->kids[done + 1], s, &args[done])) < 0)
             break;
+    if (rc == 0 && n->builtin && n->builtin->list_args)
+        rc = to_singleton_lists(n->builtin, args, count);
     if (rc == 0) {
         if (n->builtin) {
             rc = n->builtin->fn(E, args, count, out);
@@ -974,7 +998,8 @@ static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
 
-static int eval(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out) {
+static int eval_node(feel_eval_state *E, const feel_node *n, const feel_scope *s,
+                     feel_value **out) {
     switch ((feel_node_kind)n->kind) {
     case N_CONST: *out = feel_value_ref(n->val); return 0;
     case N_NAME: return eval_name(E, n, s, out);
@@ -1025,6 +1050,16 @@ static int eval(feel_eval_state *E, const feel_node *n, const feel_scope *s, fee
     }
     }
     return null_out(out);
+}
+
+/* Every node goes through here: bounds the C stack the evaluation uses. */
+static int eval(feel_eval_state *E, const feel_node *n, const feel_scope *s, feel_value **out) {
+    if (E->nest >= FEEL_MAX_NEST)
+        return BT_ELIMIT;
+    E->nest++;
+    int rc = eval_node(E, n, s, out);
+    E->nest--;
+    return rc;
 }
 
 static int run(const feel_expr *e, const feel_value *input, bool tests, const feel_env *env,

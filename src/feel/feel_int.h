@@ -39,8 +39,12 @@ typedef union feel_temporal {
 
 #define FEEL_REFS_STATIC UINT32_MAX
 
-/* Deepest nesting the parser accepts and the evaluator recurses. */
+/* Deepest nesting the parser accepts (brackets, unary minus, sub-expressions). */
 #define FEEL_MAX_DEPTH 200
+/* Longest chain of operators the parser accepts (1 + 1 + ... + 1). */
+#define FEEL_MAX_CHAIN 1000
+/* Deepest recursion of the evaluator over nodes: beyond it, BT_ELIMIT. */
+#define FEEL_MAX_NEST 2000
 
 typedef struct feel_builtin feel_builtin;
 typedef struct feel_node feel_node;
@@ -241,6 +245,7 @@ struct feel_node {
     uint8_t kind;
     uint8_t op;
     uint8_t flags;
+    uint16_t height; /* operator chains: 1 + the taller operand (bounded at compile time) */
     int col;
     uint32_t n; /* kids or names, as the kind says */
     feel_node **kids;
@@ -284,7 +289,8 @@ typedef struct feel_eval_state {
     const feel_expr *expr; /* the expression whose nodes are being evaluated */
     bt_error *warning;
     bool warned;
-    int depth;
+    int depth;    /* calls of user-defined functions */
+    int nest;     /* nodes being evaluated */
     int quiet;    /* > 0 inside `is defined(...)`: warnings are not recorded */
     bool missing; /* a variable or context entry was not found */
 } feel_eval_state;
@@ -310,7 +316,13 @@ struct feel_builtin {
     const char *params;     /* parameter names, separated by ',' */
     int min_args, max_args; /* max_args -1: any number */
     feel_builtin_fn fn;
+    /* Arguments that take a list (bit i for argument i, FEEL_LIST_ARGS_ALL
+     * for every one): another non-null value is passed as a singleton list,
+     * DMN's "to singleton list" conversion (count(5) = 1). */
+    unsigned list_args;
 };
+
+#define FEEL_LIST_ARGS_ALL (~0u)
 
 /* First row named name (len bytes), or NULL. */
 const feel_builtin *feel_builtin_find(const char *name, size_t len);

@@ -197,9 +197,23 @@ static int node_const(parser *p, const feel_token *t, feel_value *v, feel_node *
     return 0;
 }
 
+/* Height of a node for the chain bound: operands of an operator. */
+static int chain_height(parser *p, const feel_token *t, const feel_node *a, const feel_node *b,
+                        uint16_t *h) {
+    int x = a ? a->height : 0, y = b ? b->height : 0;
+    if ((x > y ? x : y) + 1 > FEEL_MAX_CHAIN)
+        return fail_at(p, t, "expression too long: more than %d operators in a chain",
+                       FEEL_MAX_CHAIN);
+    *h = (uint16_t)((x > y ? x : y) + 1);
+    return 0;
+}
+
 static int node_bin(parser *p, feel_node_kind kind, int op, const feel_token *t, feel_node *a,
                     feel_node *b, feel_node **out) {
+    uint16_t h = 0;
+    TRY(chain_height(p, t, a, b, &h));
     TRY(node_new(p, kind, t, 2, out));
+    (*out)->height = h;
     (*out)->op = (uint8_t)op;
     (*out)->kids[0] = a;
     (*out)->kids[1] = b;
@@ -971,8 +985,11 @@ static int parse_postfix(parser *p, feel_node **out) {
         if (t->kind == TK_DOT) {
             p->i++;
             feel_node *n;
+            uint16_t h = 0;
+            TRY(chain_height(p, t, e, NULL, &h));
             TRY(node_new(p, N_PATH, t, 1, &n));
             n->kids[0] = e;
+            n->height = h;
             if (at(p, TK_NAME) && cur(p)->kw != KW_NONE) { /* a key that is a keyword */
                 const feel_token *w = cur(p);
                 n->name = arena_strndup(p->e, p->src + w->off, w->len);
@@ -991,7 +1008,10 @@ static int parse_postfix(parser *p, feel_node **out) {
             TRY(expect(p, TK_RBRACKET));
             TRY(node_bin(p, N_FILTER, 0, t, e, cond, &e));
         } else if (t->kind == TK_LPAREN) {
+            uint16_t h = 0;
+            TRY(chain_height(p, t, e, NULL, &h));
             TRY(parse_call(p, e, &e));
+            e->height = h;
         } else {
             break;
         }

@@ -521,7 +521,27 @@ FEEL_BI(feel_bi_date_and_time) {
     }
 }
 
+/* date and time(date and time, timezone): the same instant in another zone
+ * (Camunda's extension). */
+static int in_timezone(feel_eval_state *E, feel_value **args, feel_value **out) {
+    int64_t sec;
+    int32_t nanos;
+    feel_zone zone;
+    feel_datetime dt;
+    if (feel_value_type(args[0]) != FEEL_DATE_TIME ||
+        feel_datetime_to_epoch(&args[0]->u.t.dt, &sec, &nanos) < 0)
+        return feel_bi_null(E, "date and time", "the first argument must be a zoned date and time",
+                            out);
+    if (feel_zone_from_id(args[1]->u.str.s, args[1]->u.str.len, &zone) < 0)
+        return feel_bi_null(E, "date and time", "unknown time zone", out);
+    if (feel_datetime_from_epoch(sec, nanos, &zone, &dt) < 0)
+        return feel_bi_null(E, "date and time", "the date is out of range", out);
+    return dt_out(&dt, out);
+}
+
 FEEL_BI(feel_bi_date_and_time2) {
+    if (feel_value_type(args[1]) == FEEL_STRING)
+        return in_timezone(E, args, out);
     const feel_date *d = date_arg(E, "date and time", args[0]);
     if (!d) {
         *out = feel_null();

@@ -83,8 +83,13 @@ feel_value *feel_value_alloc(feel_type t) {
     return v;
 }
 
+/* The count, read atomically (another thread may be changing it). */
+static uint32_t refs_of(const feel_value *v) {
+    return __atomic_load_n(&v->refs, __ATOMIC_RELAXED);
+}
+
 feel_value *feel_value_ref(feel_value *v) {
-    if (v && v->refs != FEEL_REFS_STATIC)
+    if (v && refs_of(v) != FEEL_REFS_STATIC)
         __atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
     return v;
 }
@@ -118,7 +123,7 @@ static void value_destroy(feel_value *v) {
 }
 
 void feel_value_unref(feel_value *v) {
-    if (!v || v->refs == FEEL_REFS_STATIC)
+    if (!v || refs_of(v) == FEEL_REFS_STATIC)
         return;
     if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
         value_destroy(v);
@@ -248,7 +253,7 @@ const feel_value *feel_list_at(const feel_value *list, size_t i) {
 int feel_list_push(feel_value *list, feel_value *item) {
     if (!item)
         return BT_ENOMEM;
-    assert(list->type == FEEL_LIST && list->refs == 1);
+    assert(list->type == FEEL_LIST && refs_of(list) == 1);
     if (list->u.list.n == list->u.list.cap) {
         size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
         feel_value **items = bt_realloc(list->u.list.items, cap * sizeof *items);
@@ -349,7 +354,7 @@ static int ctx_reindex(feel_value *ctx) {
 int feel_context_put(feel_value *ctx, const char *key, size_t len, feel_value *val) {
     if (!val)
         return BT_ENOMEM;
-    assert(ctx->type == FEEL_CONTEXT && ctx->refs == 1);
+    assert(ctx->type == FEEL_CONTEXT && refs_of(ctx) == 1);
     uint32_t h = key_hash(key, len);
     long i = ctx_find(ctx, key, len, h);
     if (i >= 0) {

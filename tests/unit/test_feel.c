@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +407,25 @@ static void test_recursion_limit_is_hard_failure(void **state) {
     memset(deep + 601, ')', 600);
     bt_error err;
     assert_int_equal(feel_compile(deep, 1201, &e, &err), BT_EINVAL);
+    /* so is a chain of operators too long to evaluate recursively */
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_puts(&b, "1");
+    for (int i = 0; i < 1001; i++)
+        bt_buf_puts(&b, " + 1");
+    assert_int_equal(feel_compile(b.data, b.len, &e, &err), BT_EINVAL);
+    assert_non_null(strstr(err.message, "too long"));
+    bt_buf_reset(&b);
+    bt_buf_puts(&b, "1");
+    for (int i = 0; i < 1000; i++) /* 1000 operators are fine */
+        bt_buf_puts(&b, " + 1");
+    assert_int_equal(feel_compile(b.data, b.len, &e, &err), 0);
+    assert_int_equal(feel_eval(e, NULL, &v, NULL), 0);
+    int64_t sum;
+    assert_int_equal(feel_number_to_int64(v, &sum), 0);
+    assert_int_equal(sum, 1001);
+    feel_value_unref(v);
+    feel_expr_free(e);
+    bt_buf_free(&b);
 }
 
 /* Every allocation of compile and eval fails in turn: BT_ENOMEM or success,
@@ -492,6 +512,117 @@ static void test_hot_path_no_allocation(void **state) {
     feel_value_unref(vars);
 }
 
+/* Mutated expressions (a deterministic generator: insertions of FEEL's
+ * characters, deletions, swaps) either compile or fail with BT_EINVAL and a
+ * column inside the source; what compiles evaluates without a crash. */
+static void test_mutated_expressions(void **state) {
+    (void)state;
+    static const char *const seeds[] = {
+        "{a: 1, b: [a, a + 1], c: for i in 1..3 return i * a}.c[2]",
+        "if x > 5 and y != null then \"big\" else substring(\"abc\", 2)",
+        "some x in [1, 2] satisfies x in [1..2) or every y in xs satisfies y < x",
+        "items[price > 10].name",
+        "function(a, b) a ** b",
+        "date(\"2020-01-01\") + duration(\"P1D\") < @\"2021-01-01T10:00:00Z\"",
+        "x in (< 1, > 2, not(3), [4..5], -)",
+        "string join(sort([\"b\", \"a\"], function(p, q) p < q), \", \")",
+        "{`k-1`: 1, \"k 2\": 2, k3: {k4: -0.5e1}}.k3.k4 instance of number",
+        "sum(xs) / count(xs) between 0 and 10",
+    };
+    static const char alphabet[] = "()[]{},.:?+-*/=<>!\"@` ainorx10";
+    feel_value *vars;
+    const char *json = "{\"x\": 5, \"y\": \"s\", \"xs\": [1, 2, 3], \"items\": [{\"price\": 20, "
+                       "\"name\": \"n\"}]}";
+    assert_int_equal(feel_value_from_json(json, strlen(json), &vars, NULL), 0);
+    feel_env env = {ctx_lookup, vars, 0};
+    uint64_t rng = 42;
+    int compiled = 0;
+    for (int round = 0; round < 20000; round++) {
+        char buf[256];
+        const char *seed = seeds[round % BT_ARRAY_LEN(seeds)];
+        size_t n = strlen(seed);
+        memcpy(buf, seed, n);
+        int edits = 1 + (int)((rng >> 33) % 3);
+        for (int k = 0; k < edits; k++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t at = (size_t)((rng >> 33) % (n + 1));
+            int what = (int)((rng >> 20) % 3);
+            if (what == 0 && n + 1 < sizeof buf) { /* insert */
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = alphabet[(rng >> 40) % (sizeof alphabet - 1)];
+                n++;
+            } else if (what == 1 && at < n) { /* delete */
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            } else if (at + 1 < n) { /* swap */
+                char c = buf[at];
+                buf[at] = buf[at + 1];
+                buf[at + 1] = c;
+            }
+        }
+        feel_expr *e = NULL;
+        bt_error err = {0};
+        int rc = feel_compile(buf, n, &e, &err);
+        if (rc != 0) {
+            if (rc != BT_EINVAL || err.column < 1 || (size_t)err.column > n + 1)
+                fail_msg("'%.*s': rc %d column %d", (int)n, buf, rc, err.column);
+            continue;
+        }
+        compiled++;
+        feel_value *v = NULL;
+        rc = feel_eval(e, &env, &v, NULL);
+        assert_true(rc == 0 || rc == BT_ELIMIT);
+        feel_value_unref(v);
+        feel_expr_free(e);
+    }
+    assert_true(compiled > 100);
+    feel_value_unref(vars);
+}
+
+/* One compiled expression, one variable document, several threads: the
+ * shared constants and variables are only referenced (atomically), never
+ * written. */
+typedef struct thread_job {
+    const feel_expr *e;
+    const feel_env *env;
+    int ok;
+} thread_job;
+
+static void *thread_eval(void *arg) {
+    thread_job *job = arg;
+    for (int i = 0; i < 2000; i++) {
+        feel_value *v = NULL;
+        if (feel_eval(job->e, job->env, &v, NULL) == 0 && feel_value_type(v) == FEEL_LIST &&
+            feel_list_count(v) == 3)
+            job->ok++;
+        feel_value_unref(v);
+    }
+    return NULL;
+}
+
+static void test_concurrent_evaluation(void **state) {
+    (void)state;
+    feel_value *vars;
+    const char *json = "{\"items\": [{\"p\": 5}, {\"p\": 15}, {\"p\": 25}, {\"p\": 35}]}";
+    assert_int_equal(feel_value_from_json(json, strlen(json), &vars, NULL), 0);
+    feel_env env = {ctx_lookup, vars, 0};
+    const char *src = "for x in items[p > 10] return {p: x.p, label: \"item\", all: items}";
+    feel_expr *e;
+    assert_int_equal(feel_compile(src, strlen(src), &e, NULL), 0);
+    pthread_t threads[4];
+    thread_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){e, &env, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, thread_eval, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(jobs[i].ok, 2000);
+    }
+    feel_expr_free(e);
+    feel_value_unref(vars);
+}
+
 static void test_eval_json_helper(void **state) {
     (void)state;
     bool warned;
@@ -514,6 +645,8 @@ int main(void) {
         cmocka_unit_test(test_recursion_limit_is_hard_failure),
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_hot_path_no_allocation),
+        cmocka_unit_test(test_mutated_expressions),
+        cmocka_unit_test(test_concurrent_evaluation),
         cmocka_unit_test(test_eval_json_helper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

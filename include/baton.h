@@ -18,8 +18,10 @@
  * are committed to the store with fsync (acknowledged means durable). To
  * commit many commands at once (group commit), wrap them in
  * baton_batch_begin / baton_batch_commit: the commit then happens once, at
- * baton_batch_commit. If a commit fails, the batch's effects are dropped —
- * the engine reloads the last committed state — and the call reports BATON_EIO.
+ * baton_batch_commit. If a commit fails, the call reports BATON_EIO and the
+ * batch's outcome is unknown (a failed fsync may still have reached the
+ * disk): baton reopens the store and continues from what the file holds, as
+ * a restart would, so read the state back before retrying.
  *
  * Time: the engine never reads a clock itself. By default baton uses the
  * system clock; tests and simulations pass their own (baton_options.clock)

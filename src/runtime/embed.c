@@ -28,6 +28,7 @@ _Static_assert((int)BATON_ECORRUPT == (int)BT_ECORRUPT &&
                "error codes agree");
 
 struct baton {
+    char *path;
     store *store;
     eng_engine *engine;
     baton_options opts;
@@ -56,10 +57,22 @@ static int engine_load(baton *b, bt_error *err) {
     return BT_OK;
 }
 
-/* Commits the engine's pending changes; on failure reloads the engine. */
+/* Commits the engine's pending changes. On failure the batch's outcome is
+ * unknown (a failed fsync may still have reached the disk): the store is
+ * reopened and the engine rebuilt from what the file holds, as a restart
+ * would. */
 static int flush(baton *b, bt_error *err) {
     int rc = rt_engine_commit(b->store, b->engine, NULL, err);
     if (rc != BT_OK) {
+        store *fresh;
+        store_options so = {.no_sync = b->opts.no_sync};
+        bt_error open_err;
+        if (store_open(b->path, &so, &fresh, &open_err) == BT_OK) {
+            store_close(b->store);
+            b->store = fresh;
+        } else {
+            bt_log(BT_LOG_ERROR, "reopening after a failed commit: %s", open_err.message);
+        }
         bt_error reload_err;
         if (engine_load(b, &reload_err) != BT_OK)
             bt_log(BT_LOG_ERROR, "reloading after a failed commit: %s", reload_err.message);
@@ -98,6 +111,7 @@ int baton_open(const char *path, const baton_options *opts, baton **out, baton_e
         bt_free(b);
         return rc;
     }
+    b->path = bt_xstrdup(path);
     *out = b;
     return BT_OK;
 }
@@ -107,6 +121,7 @@ void baton_close(baton *b) {
         return;
     eng_free(b->engine);
     store_close(b->store);
+    bt_free(b->path);
     bt_free(b);
 }
 

@@ -5,7 +5,8 @@
  * order, fire what is due, retry parked commands, commit once, then answer
  * every command whose fate is decided. Answers go out only after the commit,
  * so an acknowledged command is durable; a failed commit answers the whole
- * batch with BT_EIO and rebuilds the engine from the store.
+ * batch with BT_EIO — outcome unknown: the client must check before
+ * retrying — and rebuilds the engine from the reopened store.
  *
  * The thread sleeps on a condition variable until a command arrives or the
  * earliest due time (engine timers, parked deadlines) comes; nothing polls.
@@ -94,11 +95,23 @@ static void stats_merge(rt_loop *l, const rt_stats *d) {
     pthread_mutex_unlock(&l->mu);
 }
 
+/* After a failed commit the batch's outcome is unknown (an fsync that
+ * failed may still have put it on disk), so the store is closed and opened
+ * again, and the engine rebuilt from what the file holds — the same state a
+ * restart would see. */
 static void reload(rt_loop *l) {
     eng_config ecfg = {.partition = 1,
                        .compensation_all_at_once = l->cfg.compensation_all_at_once};
     eng_engine *e;
     bt_error err;
+    store *fresh = NULL;
+    store_options so = {.no_sync = l->cfg.no_sync};
+    if (store_open(l->cfg.store, &so, &fresh, &err) != BT_OK) {
+        bt_log(BT_LOG_ERROR, "cannot reopen the store: %s", err.message);
+        return;
+    }
+    store_close(l->store);
+    l->store = fresh;
     if (rt_engine_load(l->store, &ecfg, &e, &err) != BT_OK) {
         bt_log(BT_LOG_ERROR, "cannot reload the engine from the store: %s", err.message);
         return; /* keep serving from memory; the next commit will tell */

@@ -197,15 +197,44 @@ int bt_buf_putc(bt_buf *b, char c) {
 }
 
 int bt_buf_vprintf(bt_buf *b, const char *fmt, va_list ap) {
+    /* Format straight into the free space; only when it does not fit,
+     * grow and format again. */
+    if (bt_buf_reserve(b, 64))
+        return BT_ENOMEM;
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf(b->data + b->len, room, fmt, ap2);
     va_end(ap2);
-    if (n < 0 || bt_buf_reserve(b, (size_t)n))
-        return BT_ENOMEM;
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    if (n < 0) {
+        b->data[b->len] = 0;
+        return BT_EINVAL;
+    }
+    if ((size_t)n >= room) {
+        if (bt_buf_reserve(b, (size_t)n))
+            return BT_ENOMEM;
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
     return BT_OK;
+}
+
+int bt_buf_put_u64(bt_buf *b, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return bt_buf_append(b, tmp + sizeof tmp - n, (size_t)n);
+}
+
+int bt_buf_put_i64(bt_buf *b, int64_t v) {
+    if (v < 0) {
+        bt_buf_putc(b, '-');
+        return bt_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    }
+    return bt_buf_put_u64(b, (uint64_t)v);
 }
 
 int bt_buf_printf(bt_buf *b, const char *fmt, ...) {

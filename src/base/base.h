@@ -110,6 +110,9 @@ int bt_buf_puts(bt_buf *b, const char *s);
 int bt_buf_putc(bt_buf *b, char c);
 int bt_buf_printf(bt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int bt_buf_vprintf(bt_buf *b, const char *fmt, va_list ap);
+/* Appends a number in decimal (no allocation beyond the buffer's). */
+int bt_buf_put_u64(bt_buf *b, uint64_t v);
+int bt_buf_put_i64(bt_buf *b, int64_t v);
 /* Appends s as a JSON string literal, with quotes and escapes. */
 int bt_buf_json_string(bt_buf *b, const char *s, size_t n);
 void bt_buf_reset(bt_buf *b); /* len = 0, keeps memory */

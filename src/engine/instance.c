@@ -45,37 +45,59 @@ const bpmn_element *eng_elem_model(const eng_elem *el) {
 
 /* ---- records -------------------------------------------------------------- */
 
+/* Appends ,"name":"<u64>" — keys are JSON strings, as in the REST API. */
+static void put_key(bt_buf *b, const char *name, uint64_t key) {
+    bt_buf_puts(b, name);
+    bt_buf_putc(b, '"');
+    bt_buf_put_u64(b, key);
+    bt_buf_putc(b, '"');
+}
+
 void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     const bpmn_element *m = eng_elem_model(el);
     const eng_definition *d = el->inst->def;
     static const char *event_types[] = {"NONE",    "ERROR",  "TERMINATE",  "COMPENSATION", "TIMER",
                                         "MESSAGE", "SIGNAL", "ESCALATION", "LINK"};
+    /* Built by appends, not printf: this is the most frequent record. */
     bt_buf b = BT_BUF_INIT;
-    bt_buf_printf(&b, "{\"bpmnElementType\":\"%s\",\"bpmnEventType\":\"%s\",\"elementId\":",
-                  bpmn_type_name(m->type), event_types[m->event]);
+    bt_buf_reserve(&b, 320);
+    bt_buf_puts(&b, "{\"bpmnElementType\":\"");
+    bt_buf_puts(&b, bpmn_type_name(m->type));
+    bt_buf_puts(&b, "\",\"bpmnEventType\":\"");
+    bt_buf_puts(&b, event_types[m->event]);
+    bt_buf_puts(&b, "\",\"elementId\":");
     bt_buf_json_string(&b, m->id, strlen(m->id));
-    bt_buf_printf(&b, ",\"flowScopeKey\":\"%llu\",\"bpmnProcessId\":",
-                  (unsigned long long)(el->scope ? el->scope->key : 0));
+    put_key(&b, ",\"flowScopeKey\":", el->scope ? el->scope->key : 0);
+    bt_buf_puts(&b, ",\"bpmnProcessId\":");
     bt_buf_json_string(&b, d->bpmn_process_id, strlen(d->bpmn_process_id));
-    bt_buf_printf(&b,
-                  ",\"version\":%d,\"processDefinitionKey\":\"%llu\","
-                  "\"processInstanceKey\":\"%llu\"}",
-                  d->version, (unsigned long long)d->key, (unsigned long long)el->inst->key);
+    bt_buf_puts(&b, ",\"version\":");
+    bt_buf_put_i64(&b, d->version);
+    put_key(&b, ",\"processDefinitionKey\":", d->key);
+    put_key(&b, ",\"processInstanceKey\":", el->inst->key);
+    bt_buf_putc(&b, '}');
     size_t len = b.len;
-    eng_record_add(e, "PROCESS_INSTANCE", intent, el->key, el->inst->key, bt_buf_take(&b), len);
+    char *text = bt_buf_take(&b);
+    if (!text)
+        abort();
+    eng_record_add(e, "PROCESS_INSTANCE", intent, el->key, el->inst->key, text, len);
     eng_instance_touch(e, el->inst);
 }
 
 static void flow_record(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
     eng_instance *inst = scope->inst;
     bt_buf b = BT_BUF_INIT;
+    bt_buf_reserve(&b, 160);
     bt_buf_puts(&b, "{\"bpmnElementType\":\"SEQUENCE_FLOW\",\"elementId\":");
     bt_buf_json_string(&b, f->id, strlen(f->id));
-    bt_buf_printf(&b, ",\"flowScopeKey\":\"%llu\",\"processInstanceKey\":\"%llu\"}",
-                  (unsigned long long)scope->key, (unsigned long long)inst->key);
+    put_key(&b, ",\"flowScopeKey\":", scope->key);
+    put_key(&b, ",\"processInstanceKey\":", inst->key);
+    bt_buf_putc(&b, '}');
     size_t len = b.len;
-    eng_record_add(e, "PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", eng_key_next(e), inst->key,
-                   bt_buf_take(&b), len);
+    char *text = bt_buf_take(&b);
+    if (!text)
+        abort();
+    eng_record_add(e, "PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", eng_key_next(e), inst->key, text,
+                   len);
 }
 
 /* ---- element instances ---------------------------------------------------------- */

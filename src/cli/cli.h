@@ -10,5 +10,6 @@
 #define BATON_CLI_H
 
 int cli_cmd_eval(int argc, char **argv);
+int cli_cmd_serve(int argc, char **argv);
 
 #endif

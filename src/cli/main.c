@@ -16,6 +16,8 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     /* Evaluate one FEEL expression, print the result as JSON. */
     {"eval", cli_cmd_eval, "eval 'EXPRESSION' [--context JSON]   evaluate a FEEL expression"},
+    /* The server: REST API v2 over the engine and the store in --data. */
+    {"serve", cli_cmd_serve, "serve [--port 8080] [--data ./data] ...   run the server"},
 };
 
 static int usage(FILE *to) {

@@ -62,7 +62,7 @@ static int engine_load(baton *b, bt_error *err) {
  * reopened and the engine rebuilt from what the file holds, as a restart
  * would. */
 static int flush(baton *b, bt_error *err) {
-    int rc = rt_engine_commit(b->store, b->engine, NULL, err);
+    int rc = rt_engine_commit(b->store, b->engine, NULL, NULL, err);
     if (rc != BT_OK) {
         store *fresh;
         store_options so = {.no_sync = b->opts.no_sync};

@@ -30,6 +30,7 @@ struct rt_loop {
     rt_command *head, *tail;
     int queued;
     bool stopping;
+    bool stopped;
     rt_command **parked;
     int n_parked, cap_parked;
     int64_t next_due; /* engine's next due time */
@@ -91,6 +92,8 @@ static void stats_merge(rt_loop *l, const rt_stats *d) {
     for (size_t i = 0; i < BT_ARRAY_LEN(d->latency_us_hist); i++)
         l->stats.latency_us_hist[i] += d->latency_us_hist[i];
     l->stats.latency_us_sum += d->latency_us_sum;
+    for (size_t i = 0; i < BT_ARRAY_LEN(d->events); i++)
+        l->stats.events[i] += d->events[i];
     l->n_parked_seen = l->n_parked;
     pthread_mutex_unlock(&l->mu);
 }
@@ -129,7 +132,7 @@ static void run_turn(rt_loop *l, rt_command *batch, int n_batch) {
     for (rt_command *c = batch; c;) {
         rt_command *next = c->next;
         bt_error err = {0};
-        int rc = c->apply(l->engine, now, c->ctx, &err);
+        int rc = c->apply(l->engine, l->store, now, c->ctx, &err);
         if (rc == RT_PARK && c->park_until > now)
             park(l, c);
         else
@@ -142,7 +145,7 @@ static void run_turn(rt_loop *l, rt_command *batch, int n_batch) {
     for (int i = 0; i < l->n_parked; i++) {
         rt_command *c = l->parked[i];
         bt_error err = {0};
-        int rc = c->apply(l->engine, now, c->ctx, &err);
+        int rc = c->apply(l->engine, l->store, now, c->ctx, &err);
         if (rc == RT_PARK && now < c->park_until) {
             l->parked[kept++] = c;
             continue;
@@ -157,7 +160,7 @@ static void run_turn(rt_loop *l, rt_command *batch, int n_batch) {
 
     rt_stats delta = {0};
     bt_error cerr = {0};
-    int crc = rt_engine_commit(l->store, l->engine, NULL, &cerr);
+    int crc = rt_engine_commit(l->store, l->engine, NULL, delta.events, &cerr);
     if (crc != BT_OK) {
         delta.commit_failures++;
         bt_log(BT_LOG_ERROR, "commit failed: %s", cerr.message);
@@ -281,16 +284,31 @@ void rt_loop_stop(rt_loop *l) {
     if (!l)
         return;
     pthread_mutex_lock(&l->mu);
+    if (l->stopped) {
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
     l->stopping = true;
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
     /* A final commit of what the last tick changed. */
     bt_error err;
-    if (rt_engine_commit(l->store, l->engine, NULL, &err) != BT_OK)
+    if (rt_engine_commit(l->store, l->engine, NULL, NULL, &err) != BT_OK)
         bt_log(BT_LOG_ERROR, "final commit failed: %s", err.message);
     eng_free(l->engine);
+    l->engine = NULL;
     store_close(l->store);
+    l->store = NULL;
+    pthread_mutex_lock(&l->mu);
+    l->stopped = true;
+    pthread_mutex_unlock(&l->mu);
+}
+
+void rt_loop_free(rt_loop *l) {
+    if (!l)
+        return;
+    rt_loop_stop(l);
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     bt_free(l->parked);
@@ -329,5 +347,5 @@ void rt_loop_stats(rt_loop *l, rt_stats *out) {
 }
 
 const char *rt_loop_store(const rt_loop *l) {
-    return store_describe(l->store);
+    return l->store ? store_describe(l->store) : "(closed)";
 }

@@ -16,8 +16,11 @@
  * with BT_EIO and the engine is reloaded from the store (crash-only).
  *
  * A command is a function pair over a context the submitter owns:
- *   apply(engine, now, ctx, err)  on the loop thread, before the commit;
+ *   apply(engine, store, now, ctx, err)
+ *                                 on the loop thread, before the commit;
  *                                 the engine call, storing results in ctx.
+ *                                 The store is for reads only (history, ended
+ *                                 instances); writes go through the engine.
  *                                 Returns 0, a negative BT_E* code (the command
  *                                 failed and changed nothing), or RT_PARK.
  *   done(ctx, rc, err)            on the loop thread, after the commit; answers
@@ -36,6 +39,7 @@
 #define BATON_RT_LOOP_H
 
 #include "engine/engine.h"
+#include "runtime/persist.h"
 
 #define RT_PARK 1
 #define RT_TIMEOUT 2
@@ -43,7 +47,7 @@
 typedef struct rt_loop rt_loop;
 
 typedef struct rt_command {
-    int (*apply)(eng_engine *e, int64_t now, void *ctx, bt_error *err);
+    int (*apply)(eng_engine *e, store *s, int64_t now, void *ctx, bt_error *err);
     void (*done)(void *ctx, int rc, const bt_error *err);
     void *ctx;
     int64_t park_until; /* for RT_PARK: when to give up (ms since the epoch) */
@@ -69,15 +73,20 @@ typedef struct rt_stats {
     uint64_t batch_size_hist[8];   /* 1, 2-3, 4-7, ..., 128+ */
     uint64_t latency_us_hist[12];  /* ≤100µs, ≤250, ≤500, ≤1ms, ≤2.5, ≤5, ≤10, ≤25, ≤50, ≤100, ≤250, more */
     uint64_t latency_us_sum;
+    uint64_t events[RT_EVENT_COUNT]; /* what committed batches did */
     int queued;
     int parked;
 } rt_stats;
 
 /* Opens the store, restores the engine and starts the loop thread. */
 int rt_loop_start(const rt_config *cfg, rt_loop **out, bt_error *err);
-/* Stops accepting, finishes the queued commands (answering them), commits,
- * answers parked ones with RT_TIMEOUT, closes the store. NULL allowed. */
+/* Stops accepting (rt_submit answers BT_ECONFLICT from now on), finishes
+ * the queued commands (answering them), answers parked ones with
+ * RT_TIMEOUT, commits and closes the store. The loop object stays valid for
+ * late rt_submit calls until rt_loop_free. Idempotent; NULL allowed. */
 void rt_loop_stop(rt_loop *l);
+/* Stops (if needed) and frees. No rt_submit may run concurrently. */
+void rt_loop_free(rt_loop *l);
 /* Queues a command. BT_EBUSY when the queue is full, BT_ECONFLICT when the
  * loop is stopping. The command (and its ctx) must live until done(). */
 int rt_submit(rt_loop *l, rt_command *cmd);

@@ -4,6 +4,8 @@
  */
 #include "runtime/persist.h"
 
+#include <string.h>
+
 typedef struct load_ctx {
     eng_engine *engine;
     bt_error *err;
@@ -100,7 +102,33 @@ static int write_changes(store *s, const eng_changes *c) {
     return rc;
 }
 
-int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, bt_error *err) {
+static void count_events(const eng_changes *c, uint64_t *events) {
+    for (size_t i = 0; i < c->n_records; i++) {
+        const eng_record *r = &c->records[i];
+        const char *t = r->value_type, *in = r->intent;
+        if (t[0] == 'P' && strcmp(t, "PROCESS_INSTANCE") == 0 && r->key == r->instance_key) {
+            /* the process element instance has the instance's key */
+            if (strcmp(in, "ELEMENT_ACTIVATING") == 0)
+                events[RT_EVENT_INSTANCE_STARTED]++;
+            else if (strcmp(in, "ELEMENT_COMPLETED") == 0)
+                events[RT_EVENT_INSTANCE_COMPLETED]++;
+            else if (strcmp(in, "ELEMENT_TERMINATED") == 0)
+                events[RT_EVENT_INSTANCE_TERMINATED]++;
+        } else if (strcmp(t, "JOB") == 0) {
+            if (strcmp(in, "ACTIVATED") == 0)
+                events[RT_EVENT_JOB_ACTIVATED]++;
+            else if (strcmp(in, "COMPLETED") == 0)
+                events[RT_EVENT_JOB_COMPLETED]++;
+            else if (strcmp(in, "FAILED") == 0)
+                events[RT_EVENT_JOB_FAILED]++;
+        } else if (strcmp(t, "INCIDENT") == 0 && strcmp(in, "CREATED") == 0) {
+            events[RT_EVENT_INCIDENT_CREATED]++;
+        }
+    }
+}
+
+int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events,
+                     bt_error *err) {
     eng_changes c;
     eng_changes_take(e, &c);
     bool any = c.n_records || c.n_instances || c.n_definitions;
@@ -117,6 +145,8 @@ int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, bt_error *err) 
         rc = store_commit(s);
     else
         store_rollback(s);
+    if (rc == BT_OK && events)
+        count_events(&c, events);
     eng_changes_done(e);
     if (rc != BT_OK)
         return bt_error_set(err, BT_EIO, "the store could not commit: %s", bt_strerror(rc));

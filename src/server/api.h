@@ -1,0 +1,37 @@
+/*
+ * api.h — the Camunda 8 REST API (v2) over baton's engine: the route table
+ * for http.h, with the handlers that turn requests into loop commands.
+ *
+ * The wire contract is ../shared/reference/camunda-rest-api.yaml: same
+ * paths under /v2, same field names, keys as strings, errors as RFC 9457
+ * problems. Paths of the spec that baton does not implement yet answer 501
+ * with a problem naming the path (never a bare 404 page).
+ *
+ * Thread-safety: handlers run on the HTTP server's threads and only submit
+ * commands; all engine work happens on the loop's thread.
+ */
+#ifndef BATON_API_H
+#define BATON_API_H
+
+#include "runtime/loop.h"
+#include "server/http.h"
+
+typedef struct api api;
+
+typedef struct api_config {
+    size_t max_variables_bytes;         /* a variables document's JSON size limit; 0: 1 MiB */
+    int64_t default_poll_timeout_ms;    /* job activation long poll when 0 is asked; 0: 10 s */
+    int64_t default_await_timeout_ms;   /* awaitCompletion when 0 is asked; 0: 15 s */
+    const char *version;                /* reported by /v2/topology */
+} api_config;
+
+/* Creates the API over a running loop. cfg may be NULL. Never NULL. */
+api *api_new(rt_loop *loop, const api_config *cfg);
+/* Lets /metrics report the HTTP server's counters too (may be NULL). */
+void api_set_http(api *a, http_server *http);
+void api_free(api *a); /* NULL allowed */
+
+/* The route table (static; pass `a` as the server's app pointer). */
+const http_route *api_routes(size_t *count);
+
+#endif

@@ -206,12 +206,15 @@ int cli_cmd_serve(int argc, char **argv) {
     api_set_http(a, http);
     bool auth = o.n_basic > 0 || o.n_tokens > 0;
     if (!auth && !is_loopback(o.bind))
-        bt_log(BT_LOG_WARN, "serving on %s without authentication: anyone who reaches this "
-                            "address can deploy and run processes (--basic / --token)",
+        bt_log(BT_LOG_WARN,
+               "serving on %s without authentication: anyone who reaches this "
+               "address can deploy and run processes (--basic / --token)",
                o.bind);
     bt_log(BT_LOG_INFO, "baton listening on http://%s:%u, store %s, authentication %s", o.bind,
            (unsigned)http_server_port(http), rt_loop_store(loop),
-           auth ? (o.n_basic && o.n_tokens ? "basic+bearer" : o.n_basic ? "basic" : "bearer")
+           auth ? (o.n_basic && o.n_tokens ? "basic+bearer"
+                   : o.n_basic             ? "basic"
+                                           : "bearer")
                 : "off");
 
     int sig = 0;

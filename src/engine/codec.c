@@ -7,10 +7,10 @@
  *   instance   state, compensation_seq, n_elems, elem*
  *   elem       key, element, state, scope key (0: none), active_children,
  *              n_join_waiting, join tokens (count, (flow, tokens)*),
- *              vars (count, (name, JSON)*), job?, incident?, compensable,
+ *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
  *              compensation?, compensating_for key (0: none)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
- *   incident   key, type, message, job key
+ *   incident   key, type, message, job key, created (ms)
  *   compensable  count, (element, seq, compensable)*   — recursive groups
  *
  * Element instances are written in creation order, so a scope always comes
@@ -84,6 +84,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         }
     put_u(b, (uint64_t)el->vars.count);
     for (int i = 0; i < el->vars.count; i++) {
+        put_u(b, el->vars.items[i].key);
         put_s(b, el->vars.items[i].name, strlen(el->vars.items[i].name));
         bt_buf json = BT_BUF_INIT;
         if (feel_value_to_json(el->vars.items[i].value, &json) != BT_OK)
@@ -110,6 +111,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_u(b, inc->type);
         put_str(b, inc->message);
         put_u(b, inc->job_key);
+        put_i(b, inc->created_ms);
     }
     put_compensable(b, el->compensable, el->n_compensable);
     const eng_compensation *c = el->compensation;
@@ -287,6 +289,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
         uint64_t n_vars = get_u(&r);
         for (uint64_t k = 0; k < n_vars && !r.bad; k++) {
             size_t nl, vl;
+            uint64_t vkey = get_u(&r);
             const char *name = get_s(&r, &nl);
             const char *json = get_s(&r, &vl);
             feel_value *v = NULL;
@@ -302,7 +305,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             char *copy = bt_strndup(name, nl);
             if (!copy)
                 abort();
-            el->vars.items[el->vars.count++] = (eng_var){copy, v};
+            el->vars.items[el->vars.count++] = (eng_var){copy, v, vkey};
         }
         if (get_u(&r) && !r.bad) {
             eng_job *job = bt_xcalloc(1, sizeof *job);
@@ -338,6 +341,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             inc->type = (eng_incident_type)get_u(&r);
             inc->message = get_str(&r);
             inc->job_key = get_u(&r);
+            inc->created_ms = get_i(&r);
             inc->elem = el;
             el->incident = inc;
             inst->n_incidents++;

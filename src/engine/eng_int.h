@@ -53,6 +53,7 @@ typedef struct eng_process_family {
 typedef struct eng_var {
     char *name;
     feel_value *value;
+    uint64_t key; /* assigned when the variable is created; kept across updates */
 } eng_var;
 
 typedef struct eng_vars {
@@ -106,6 +107,7 @@ typedef struct eng_incident {
     eng_elem *elem;
     uint64_t job_key;
     char *error_code; /* UNHANDLED_ERROR_EVENT thrown by an end event: the code to re-throw */
+    int64_t created_ms;
 } eng_incident;
 
 /* A completed activity that can be compensated, in the scope where it

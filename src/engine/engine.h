@@ -192,6 +192,9 @@ feel_value *eng_variables_visible(const eng_engine *e, uint64_t scope_key);
 
 typedef struct eng_incident_view {
     uint64_t key;
+    int64_t created_ms;
+    uint64_t process_definition_key;
+    const char *bpmn_process_id;
     const char *type; /* "JOB_NO_RETRIES", "CONDITION_ERROR", ... */
     const char *message;
     uint64_t process_instance_key;
@@ -202,6 +205,72 @@ typedef struct eng_incident_view {
 
 /* Open incidents of an instance (0: all), up to max; returns how many exist. */
 int eng_incidents_list(const eng_engine *e, uint64_t instance_key, eng_incident_view *out, int max);
+
+/* ---- iteration, for searches (query.c) ------------------------------------------ */
+
+/* Each walk calls cb for every object, in key order; a non-zero return
+ * from cb stops the walk and is returned. Views are valid during the call. */
+
+typedef struct eng_definition_view {
+    uint64_t key;
+    const char *bpmn_process_id;
+    const char *name; /* NULL when the process has none */
+    int version;
+    bool is_latest;
+    const char *resource_name;
+    const char *xml;
+    size_t xml_len;
+    uint64_t deployment_key;
+    int64_t deploy_time_ms;
+} eng_definition_view;
+int eng_definitions_each(const eng_engine *e, int (*cb)(void *ud, const eng_definition_view *d),
+                         void *ud);
+/* One definition by key; BT_ENOTFOUND. */
+int eng_definition_get(const eng_engine *e, uint64_t key, eng_definition_view *out);
+
+typedef struct eng_job_info {
+    uint64_t key;
+    const char *type;
+    const char *state; /* "CREATED" (activatable), "ACTIVATED", "FAILED", "ERROR_THROWN"... */
+    const char *worker;
+    int retries;
+    int64_t deadline_ms;
+    const char *error_message;
+    uint64_t process_instance_key;
+    uint64_t element_instance_key;
+    uint64_t process_definition_key;
+    const char *bpmn_process_id;
+    const char *element_id;
+    bool has_incident;
+} eng_job_info;
+int eng_jobs_each(const eng_engine *e, int (*cb)(void *ud, const eng_job_info *j), void *ud);
+
+typedef struct eng_variable_info {
+    uint64_t key;
+    const char *name;
+    const feel_value *value;
+    uint64_t scope_key;
+    uint64_t process_instance_key;
+    uint64_t process_definition_key;
+    const char *bpmn_process_id;
+} eng_variable_info;
+/* The variables of active instances (instance_key 0: all of them). */
+int eng_variables_each(const eng_engine *e, uint64_t instance_key,
+                       int (*cb)(void *ud, const eng_variable_info *v), void *ud);
+
+typedef struct eng_elem_info {
+    uint64_t key;
+    uint64_t process_instance_key;
+    uint64_t process_definition_key;
+    const char *bpmn_process_id;
+    const char *element_id;
+    const char *element_name;
+    const char *type; /* Zeebe's name, "SERVICE_TASK" */
+    uint64_t incident_key;
+} eng_elem_info;
+/* The live element instances of one active instance, in creation order. */
+int eng_elems_each(const eng_engine *e, uint64_t instance_key,
+                   int (*cb)(void *ud, const eng_elem_info *el), void *ud);
 
 /* ---- changes: what the store must write ---------------------------------------- */
 

@@ -70,6 +70,7 @@ void eng_incident_raise(eng_engine *e, eng_elem *el, eng_incident_type type, uin
     inc->message = bt_xstrdup(message ? message : "");
     inc->elem = el;
     inc->job_key = job_key;
+    inc->created_ms = e->now;
     el->incident = inc;
     el->inst->n_incidents++;
     bt_map_put(&e->incidents, inc->key, inc);
@@ -136,6 +137,9 @@ int eng_incidents_list(const eng_engine *e, uint64_t instance_key, eng_incident_
         if (n < max)
             out[n] = (eng_incident_view){
                 .key = inc->key,
+                .created_ms = inc->created_ms,
+                .process_definition_key = inc->elem->inst->def->key,
+                .bpmn_process_id = inc->elem->inst->def->bpmn_process_id,
                 .type = type_names[inc->type],
                 .message = inc->message,
                 .process_instance_key = inc->elem->inst->key,

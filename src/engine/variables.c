@@ -47,8 +47,8 @@ void eng_vars_free(eng_vars *v) {
     memset(v, 0, sizeof *v);
 }
 
-static void variable_record(eng_engine *e, eng_elem *scope, const char *name, size_t len,
-                            const feel_value *value, bool created) {
+static void variable_record(eng_engine *e, eng_elem *scope, uint64_t key, const char *name,
+                            size_t len, const feel_value *value, bool created) {
     bt_buf b = BT_BUF_INIT;
     bt_buf_puts(&b, "{\"name\":");
     bt_buf_json_string(&b, name, len);
@@ -63,8 +63,7 @@ static void variable_record(eng_engine *e, eng_elem *scope, const char *name, si
     size_t n = b.len;
     char *text = bt_buf_take(&b);
     oom_if(text);
-    eng_record_add(e, "VARIABLE", created ? "CREATED" : "UPDATED", scope->key, scope->inst->key,
-                   text, n);
+    eng_record_add(e, "VARIABLE", created ? "CREATED" : "UPDATED", key, scope->inst->key, text, n);
 }
 
 void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t len,
@@ -78,7 +77,7 @@ void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t
             }
             feel_value_unref(v->items[i].value);
             v->items[i].value = value;
-            variable_record(e, scope, name, len, value, false);
+            variable_record(e, scope, v->items[i].key, name, len, value, false);
             eng_instance_touch(e, scope->inst);
             return;
         }
@@ -89,8 +88,9 @@ void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t
     }
     char *copy = bt_strndup(name, len);
     oom_if(copy);
-    v->items[v->count++] = (eng_var){copy, value};
-    variable_record(e, scope, name, len, value, true);
+    uint64_t key = eng_key_next(e);
+    v->items[v->count++] = (eng_var){copy, value, key};
+    variable_record(e, scope, key, name, len, value, true);
     eng_instance_touch(e, scope->inst);
 }
 

@@ -46,8 +46,7 @@ static int64_t now_of(baton *b) {
 /* ---- loading and committing ------------------------------------------------- */
 
 static int engine_load(baton *b, bt_error *err) {
-    eng_config cfg = {.partition = 1,
-                      .compensation_all_at_once = b->opts.compensation_all_at_once};
+    eng_config cfg = {.partition = 1, .compensation_all_at_once = b->opts.compensation_all_at_once};
     eng_engine *e;
     int rc = rt_engine_load(b->store, &cfg, &e, err);
     if (rc != BT_OK)

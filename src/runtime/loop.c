@@ -33,7 +33,7 @@ struct rt_loop {
     bool stopped;
     rt_command **parked;
     int n_parked, cap_parked;
-    int64_t next_due; /* engine's next due time */
+    int64_t next_due;  /* engine's next due time */
     int n_parked_seen; /* n_parked as of the last turn, for readers */
     rt_stats stats;
 };
@@ -63,8 +63,8 @@ typedef struct answer {
 } answer;
 
 static void record_latency(rt_stats *st, const rt_command *c, int64_t now_ns) {
-    static const int64_t bounds_us[] = {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
-                                        100000, 250000};
+    static const int64_t bounds_us[] = {100,   250,   500,   1000,   2500,  5000,
+                                        10000, 25000, 50000, 100000, 250000};
     int64_t us = (now_ns - c->submitted_ns) / 1000;
     size_t i = 0;
     while (i < BT_ARRAY_LEN(bounds_us) && us > bounds_us[i])
@@ -103,8 +103,7 @@ static void stats_merge(rt_loop *l, const rt_stats *d) {
  * again, and the engine rebuilt from what the file holds — the same state a
  * restart would see. */
 static void reload(rt_loop *l) {
-    eng_config ecfg = {.partition = 1,
-                       .compensation_all_at_once = l->cfg.compensation_all_at_once};
+    eng_config ecfg = {.partition = 1, .compensation_all_at_once = l->cfg.compensation_all_at_once};
     eng_engine *e;
     bt_error err;
     store *fresh = NULL;

@@ -41,7 +41,7 @@
 #include "engine/engine.h"
 #include "runtime/persist.h"
 
-#define RT_PARK 1
+#define RT_PARK    1
 #define RT_TIMEOUT 2
 
 typedef struct rt_loop rt_loop;
@@ -57,9 +57,9 @@ typedef struct rt_command {
 } rt_command;
 
 typedef struct rt_config {
-    const char *store;     /* store location (see store_open) */
-    int max_queue;         /* default 10000 */
-    int max_batch;         /* default 1000 */
+    const char *store; /* store location (see store_open) */
+    int max_queue;     /* default 10000 */
+    int max_batch;     /* default 1000 */
     bool compensation_all_at_once;
     bool no_sync;
     int64_t (*clock)(void *ud); /* NULL: the system clock */
@@ -70,8 +70,9 @@ typedef struct rt_stats {
     uint64_t commands;
     uint64_t batches;
     uint64_t commit_failures;
-    uint64_t batch_size_hist[8];   /* 1, 2-3, 4-7, ..., 128+ */
-    uint64_t latency_us_hist[12];  /* ≤100µs, ≤250, ≤500, ≤1ms, ≤2.5, ≤5, ≤10, ≤25, ≤50, ≤100, ≤250, more */
+    uint64_t batch_size_hist[8]; /* 1, 2-3, 4-7, ..., 128+ */
+    uint64_t latency_us_hist[12]; /* ≤100µs, ≤250, ≤500, ≤1ms, ≤2.5, ≤5, ≤10, ≤25, ≤50, ≤100, ≤250,
+                                     more */
     uint64_t latency_us_sum;
     uint64_t events[RT_EVENT_COUNT]; /* what committed batches did */
     int queued;

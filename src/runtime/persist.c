@@ -91,8 +91,8 @@ static int write_changes(store *s, const eng_changes *c) {
     }
     for (size_t i = 0; rc == BT_OK && i < c->n_records; i++) {
         const eng_record *r = &c->records[i];
-        store_record sr = {r->position,     r->key,          r->timestamp_ms, r->value_type,
-                           r->intent,       r->instance_key, r->value,        r->value_len};
+        store_record sr = {r->position, r->key,          r->timestamp_ms, r->value_type,
+                           r->intent,   r->instance_key, r->value,        r->value_len};
         rc = store_record_append(s, &sr);
     }
     if (rc == BT_OK)
@@ -127,8 +127,7 @@ static void count_events(const eng_changes *c, uint64_t *events) {
     }
 }
 
-int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events,
-                     bt_error *err) {
+int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events, bt_error *err) {
     eng_changes c;
     eng_changes_take(e, &c);
     bool any = c.n_records || c.n_instances || c.n_definitions;

@@ -33,7 +33,6 @@ enum {
 /* Commits the engine's pending changes (a no-op when there are none).
  * *had_changes (may be NULL) tells whether anything was written; events
  * (may be NULL) gets the batch's counts added (only when committed). */
-int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events,
-                     bt_error *err);
+int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events, bt_error *err);
 
 #endif

@@ -35,6 +35,19 @@ static const http_route routes[] = {
     {"POST", "/v2/jobs/{jobKey}/failure", api_job_fail, "fail a job", 0},
     {"POST", "/v2/jobs/{jobKey}/error", api_job_error, "throw a BPMN error", 0},
     {"PATCH", "/v2/jobs/{jobKey}", api_job_update, "update a job's retries or timeout", 0},
+    /* Searches: {filter, sort, page} → {items, page} (api_search.c). */
+    {"POST", "/v2/process-definitions/search", api_search_definitions, "search process definitions",
+     0},
+    {"POST", "/v2/process-instances/search", api_search_instances, "search process instances", 0},
+    {"POST", "/v2/incidents/search", api_search_incidents, "search incidents", 0},
+    {"POST", "/v2/jobs/search", api_search_jobs, "search jobs", 0},
+    {"POST", "/v2/variables/search", api_search_variables, "search variables", 0},
+    {"POST", "/v2/element-instances/search", api_search_elements, "search element instances", 0},
+    /* One process definition, and its BPMN XML. */
+    {"GET", "/v2/process-definitions/{processDefinitionKey}", api_definition_get,
+     "get a process definition", 0},
+    {"GET", "/v2/process-definitions/{processDefinitionKey}/xml", api_definition_xml,
+     "get a process definition's XML", 0},
     /* The cluster: one broker, one partition. */
     {"GET", "/v2/topology", api_topology, "cluster topology", 0},
     /* Health check: 204 when the engine answers. */
@@ -425,8 +438,9 @@ int api_topology(http_exchange *ex, const http_request *req, void *app) {
     (void)req;
     api *a = app;
     bt_buf b = BT_BUF_INIT;
-    bt_buf_puts(&b, "{\"brokers\":[{\"nodeId\":0,\"host\":\"localhost\",\"port\":26501,"
-                    "\"partitions\":[{\"partitionId\":1,\"role\":\"leader\",\"health\":\"healthy\"}],");
+    bt_buf_puts(&b,
+                "{\"brokers\":[{\"nodeId\":0,\"host\":\"localhost\",\"port\":26501,"
+                "\"partitions\":[{\"partitionId\":1,\"role\":\"leader\",\"health\":\"healthy\"}],");
     api_put_str(&b, "version", a->cfg.version, false);
     bt_buf_puts(&b, "}],\"clusterId\":null,\"clusterSize\":1,\"partitionsCount\":1,"
                     "\"replicationFactor\":1,");
@@ -466,8 +480,7 @@ int api_metrics(http_exchange *ex, const http_request *req, void *app) {
     bt_buf_puts(&b, "# HELP baton_commit_batches_total Group commits.\n"
                     "# TYPE baton_commit_batches_total counter\n");
     bt_buf_printf(&b, "baton_commit_batches_total %llu\n", (unsigned long long)st.batches);
-    bt_buf_printf(&b, "baton_commit_failures_total %llu\n",
-                  (unsigned long long)st.commit_failures);
+    bt_buf_printf(&b, "baton_commit_failures_total %llu\n", (unsigned long long)st.commit_failures);
     bt_buf_puts(&b, "# HELP baton_commit_batch_size Commands per group commit.\n"
                     "# TYPE baton_commit_batch_size histogram\n");
     uint64_t cum = 0, total = 0;

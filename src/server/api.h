@@ -19,10 +19,10 @@
 typedef struct api api;
 
 typedef struct api_config {
-    size_t max_variables_bytes;         /* a variables document's JSON size limit; 0: 1 MiB */
-    int64_t default_poll_timeout_ms;    /* job activation long poll when 0 is asked; 0: 10 s */
-    int64_t default_await_timeout_ms;   /* awaitCompletion when 0 is asked; 0: 15 s */
-    const char *version;                /* reported by /v2/topology */
+    size_t max_variables_bytes;       /* a variables document's JSON size limit; 0: 1 MiB */
+    int64_t default_poll_timeout_ms;  /* job activation long poll when 0 is asked; 0: 10 s */
+    int64_t default_await_timeout_ms; /* awaitCompletion when 0 is asked; 0: 15 s */
+    const char *version;              /* reported by /v2/topology */
 } api_config;
 
 /* Creates the API over a running loop. cfg may be NULL. Never NULL. */

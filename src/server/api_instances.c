@@ -108,9 +108,8 @@ int api_deploy(http_exchange *ex, const http_request *req, void *app) {
     if (rc != BT_OK || d->n == 0) {
         char detail[600];
         snprintf(detail, sizeof detail, "%s",
-                 rc == BT_ELIMIT ? "a deployment holds at most 32 resources"
-                 : rc == BT_EINVAL && perr.message[0]
-                     ? perr.message
+                 rc == BT_ELIMIT                      ? "a deployment holds at most 32 resources"
+                 : rc == BT_EINVAL && perr.message[0] ? perr.message
                  : rc == BT_EINVAL ? "only 'resources' and 'tenantId' parts are allowed"
                                    : "the deployment has no 'resources' part");
         http_respond_problem(ex, 400, "INVALID_ARGUMENT", detail);
@@ -211,11 +210,20 @@ static void create_done(api_call *c, int rc, const bt_error *err) {
 
 int api_instance_create(http_exchange *ex, const http_request *req, void *app) {
     api *a = app;
-    static const char *const fields[] = {
-        "processDefinitionId", "processDefinitionKey", "processDefinitionVersion", "variables",
-        "tenantId",            "operationReference",   "startInstructions",        "runtimeInstructions",
-        "awaitCompletion",     "fetchVariables",       "requestTimeout",           "tags",
-        "businessId",          NULL};
+    static const char *const fields[] = {"processDefinitionId",
+                                         "processDefinitionKey",
+                                         "processDefinitionVersion",
+                                         "variables",
+                                         "tenantId",
+                                         "operationReference",
+                                         "startInstructions",
+                                         "runtimeInstructions",
+                                         "awaitCompletion",
+                                         "fetchVariables",
+                                         "requestTimeout",
+                                         "tags",
+                                         "businessId",
+                                         NULL};
     feel_value *body;
     if (api_body_object(ex, req, false, &body))
         return 0;

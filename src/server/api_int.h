@@ -43,8 +43,8 @@ struct api_call {
     http_exchange *ex;
     api_apply_fn apply;
     api_done_fn done;
-    atomic_bool canceled; /* the client went away: a parked call gives up */
-    feel_value *body;     /* the parsed request body (owned) */
+    atomic_bool canceled;        /* the client went away: a parked call gives up */
+    feel_value *body;            /* the parsed request body (owned) */
     const feel_value *variables; /* inside body, or NULL */
     uint64_t key;                /* the path's key, or the created object's */
     int64_t i1, i2, i3;          /* small integer parameters */
@@ -53,9 +53,9 @@ struct api_call {
     const char *const *names;    /* fetchVariable / fetchVariables (into names_buf) */
     int n_names;
     char **names_buf;
-    bt_buf out;                  /* the answer being built */
-    void *extra;                 /* per-endpoint data */
-    void (*extra_free)(void *);  /* how to free it; NULL: bt_free */
+    bt_buf out;                 /* the answer being built */
+    void *extra;                /* per-endpoint data */
+    void (*extra_free)(void *); /* how to free it; NULL: bt_free */
 };
 
 /* ---- api.c: plumbing ------------------------------------------------------ */
@@ -116,6 +116,14 @@ int api_job_complete(http_exchange *ex, const http_request *req, void *app);
 int api_job_fail(http_exchange *ex, const http_request *req, void *app);
 int api_job_error(http_exchange *ex, const http_request *req, void *app);
 int api_job_update(http_exchange *ex, const http_request *req, void *app);
+int api_search_definitions(http_exchange *ex, const http_request *req, void *app);
+int api_search_instances(http_exchange *ex, const http_request *req, void *app);
+int api_search_incidents(http_exchange *ex, const http_request *req, void *app);
+int api_search_jobs(http_exchange *ex, const http_request *req, void *app);
+int api_search_variables(http_exchange *ex, const http_request *req, void *app);
+int api_search_elements(http_exchange *ex, const http_request *req, void *app);
+int api_definition_get(http_exchange *ex, const http_request *req, void *app);
+int api_definition_xml(http_exchange *ex, const http_request *req, void *app);
 int api_topology(http_exchange *ex, const http_request *req, void *app);
 int api_status(http_exchange *ex, const http_request *req, void *app);
 int api_metrics(http_exchange *ex, const http_request *req, void *app);

@@ -79,9 +79,15 @@ static void activate_done(api_call *c, int rc, const bt_error *err) {
 
 int api_jobs_activate(http_exchange *ex, const http_request *req, void *app) {
     api *a = app;
-    static const char *const fields[] = {"type",           "worker",    "timeout",
-                                         "maxJobsToActivate", "fetchVariable", "requestTimeout",
-                                         "tenantIds",      "tenantFilter", NULL};
+    static const char *const fields[] = {"type",
+                                         "worker",
+                                         "timeout",
+                                         "maxJobsToActivate",
+                                         "fetchVariable",
+                                         "requestTimeout",
+                                         "tenantIds",
+                                         "tenantFilter",
+                                         NULL};
     feel_value *body;
     if (api_body_object(ex, req, false, &body))
         return 0;
@@ -100,10 +106,9 @@ int api_jobs_activate(http_exchange *ex, const http_request *req, void *app) {
     }
     if (!c->s1[0] || c->i1 <= 0 || c->i2 <= 0 || c->i2 > 10000) {
         http_respond_problem(ex, 400, "INVALID_ARGUMENT",
-                             !c->s1[0] ? "the job type must not be empty"
-                             : c->i1 <= 0
-                                 ? "the timeout must be a positive number of milliseconds"
-                                 : "maxJobsToActivate must be between 1 and 10000");
+                             !c->s1[0]    ? "the job type must not be empty"
+                             : c->i1 <= 0 ? "the timeout must be a positive number of milliseconds"
+                                          : "maxJobsToActivate must be between 1 and 10000");
         api_call_free(c);
         return 0;
     }
@@ -156,7 +161,8 @@ int api_job_fail(http_exchange *ex, const http_request *req, void *app) {
     api_call *c = api_call_new(app, ex, fail_apply, api_done_no_content);
     c->body = body;
     c->key = key;
-    if (api_check_fields(ex, body, fields) || api_field_int(ex, body, "retries", false, &c->i1, NULL) ||
+    if (api_check_fields(ex, body, fields) ||
+        api_field_int(ex, body, "retries", false, &c->i1, NULL) ||
         api_field_string(ex, body, "errorMessage", false, &c->s1) ||
         api_field_int(ex, body, "retryBackOff", false, &c->i2, NULL) ||
         api_field_variables(ex, app, body, "variables", &c->variables)) {
@@ -233,7 +239,8 @@ int api_job_update(http_exchange *ex, const http_request *req, void *app) {
         return 0;
     }
     if (!cs || feel_value_type(cs) != FEEL_CONTEXT) {
-        http_respond_problem(ex, 400, "INVALID_ARGUMENT", "the field 'changeset' must be an object");
+        http_respond_problem(ex, 400, "INVALID_ARGUMENT",
+                             "the field 'changeset' must be an object");
         api_call_free(c);
         return 0;
     }
@@ -247,12 +254,11 @@ int api_job_update(http_exchange *ex, const http_request *req, void *app) {
         c->s1 = bt_xstrdup("timeout");
     if ((!c->flag && !has_timeout) || (c->flag && (c->i1 < 1 || c->i1 > 1000000)) ||
         (has_timeout && c->i2 <= 0)) {
-        http_respond_problem(ex, 400, "INVALID_ARGUMENT",
-                             !c->flag && !has_timeout
-                                 ? "the changeset must set 'retries' or 'timeout'"
-                             : has_timeout && c->i2 <= 0
-                                 ? "the timeout must be a positive number of milliseconds"
-                                 : "retries must be between 1 and 1000000");
+        http_respond_problem(
+            ex, 400, "INVALID_ARGUMENT",
+            !c->flag && !has_timeout    ? "the changeset must set 'retries' or 'timeout'"
+            : has_timeout && c->i2 <= 0 ? "the timeout must be a positive number of milliseconds"
+                                        : "retries must be between 1 and 1000000");
         api_call_free(c);
         return 0;
     }

@@ -639,6 +639,59 @@ static void sq_instance_row(sqlite3_stmt *st, store_instance *inst) {
     }
 }
 
+/* A query built for the filter's present fields, prepared per call (searches
+ * are rare next to writes). state_data is not selected. */
+static int sq_instances_search(void *impl, const store_instance_filter *f, store_instance_cb cb,
+                               void *ud) {
+    sq_store *sq = impl;
+    bt_buf sql = BT_BUF_INIT;
+    bt_buf_puts(&sql, "SELECT key, definition_key, bpmn_process_id, version, state, has_incident, "
+                      "business_id, start_ms, end_ms, parent_instance_key, NULL FROM instances "
+                      "WHERE 1");
+    if (f->key)
+        bt_buf_puts(&sql, " AND key = ?1");
+    if (f->bpmn_process_id)
+        bt_buf_puts(&sql, " AND bpmn_process_id = ?2");
+    if (f->version)
+        bt_buf_puts(&sql, " AND version = ?3");
+    if (f->definition_key)
+        bt_buf_puts(&sql, " AND definition_key = ?4");
+    if (f->state)
+        bt_buf_puts(&sql, " AND state = ?5");
+    if (f->has_incident >= 0)
+        bt_buf_puts(&sql, " AND has_incident = ?6");
+    if (f->business_id)
+        bt_buf_puts(&sql, " AND business_id = ?7");
+    bt_buf_puts(&sql, " ORDER BY key");
+    if (sql.failed) {
+        bt_buf_free(&sql);
+        return BT_ENOMEM;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sq->db, sql.data, -1, &st, NULL);
+    bt_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return sq_fail(sq, rc, "instances_search");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)f->key);
+    sq_bind_text(st, 2, f->bpmn_process_id);
+    sqlite3_bind_int(st, 3, f->version);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)f->definition_key);
+    sqlite3_bind_int(st, 5, f->state);
+    sqlite3_bind_int(st, 6, f->has_incident > 0);
+    sq_bind_text(st, 7, f->business_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_instance inst;
+        sq_instance_row(st, &inst);
+        int stop = cb(ud, &inst);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "instances_search");
+}
+
 static int sq_instances_load(void *impl, store_instance_cb cb, void *ud) {
     sq_store *sq = impl;
     sqlite3_stmt *st = sq->stmt[SQ_INST_LOAD];
@@ -935,6 +988,7 @@ const store_ops store_sqlite_ops = {
     .definitions_load = sq_definitions_load,
     .instance_put = sq_instance_put,
     .instances_load = sq_instances_load,
+    .instances_search = sq_instances_search,
     .instance_get = sq_instance_get,
     .record_append = sq_record_append,
     .records_read = sq_records_read,

@@ -194,6 +194,11 @@ int store_instance_put(store *s, const store_instance *inst) {
     return s->ops->instance_put(s->impl, inst);
 }
 
+int store_instances_search(store *s, const store_instance_filter *f,
+                           int (*cb)(void *ud, const store_instance *inst), void *ud) {
+    return s->ops->instances_search(s->impl, f, cb, ud);
+}
+
 int store_instances_load(store *s, int (*cb)(void *ud, const store_instance *inst), void *ud) {
     if (!s || !cb)
         return BT_EINVAL;

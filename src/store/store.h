@@ -39,8 +39,8 @@
 typedef struct store store;
 
 typedef struct store_options {
-    bool read_only;    /* open for queries only */
-    bool no_sync;      /* synchronous=OFF: benchmarks of the non-durable case only */
+    bool read_only; /* open for queries only */
+    bool no_sync;   /* synchronous=OFF: benchmarks of the non-durable case only */
 } store_options;
 
 /* Opens (creating if needed) the store at `location`: a file path or
@@ -53,7 +53,7 @@ void store_close(store *s);
 const char *store_describe(const store *s);
 
 int store_begin(store *s);
-int store_commit(store *s);   /* durable on return 0 */
+int store_commit(store *s); /* durable on return 0 */
 void store_rollback(store *s);
 
 /* ---- meta counters ---------------------------------------------------- */
@@ -90,13 +90,13 @@ typedef struct store_instance {
     uint64_t definition_key;
     const char *bpmn_process_id;
     int version;
-    int state;               /* STORE_INSTANCE_* */
+    int state; /* STORE_INSTANCE_* */
     bool has_incident;
     const char *business_id; /* NULL when none */
     int64_t start_ms;
-    int64_t end_ms;          /* 0 while active */
+    int64_t end_ms;               /* 0 while active */
     uint64_t parent_instance_key; /* 0 when none */
-    const void *state_data;  /* engine-encoded state; NULL once ended */
+    const void *state_data;       /* engine-encoded state; NULL once ended */
     size_t state_len;
 } store_instance;
 
@@ -104,6 +104,23 @@ typedef struct store_instance {
 int store_instance_put(store *s, const store_instance *inst);
 /* Calls cb for every ACTIVE instance, in key order (see definitions_load). */
 int store_instances_load(store *s, int (*cb)(void *ud, const store_instance *inst), void *ud);
+/* Exact-match conditions for store_instances_search; a zero / NULL field
+ * (has_incident: -1) means "any". */
+typedef struct store_instance_filter {
+    uint64_t key;
+    const char *bpmn_process_id;
+    int version;
+    uint64_t definition_key;
+    int state;
+    int has_incident; /* -1 any, 0, 1 */
+    const char *business_id;
+} store_instance_filter;
+
+/* Calls cb for every instance row matching f, in key order, without the
+ * encoded state (state_data NULL). Uses the indexes on state, process and
+ * business id. */
+int store_instances_search(store *s, const store_instance_filter *f,
+                           int (*cb)(void *ud, const store_instance *inst), void *ud);
 /* Reads one instance row; BT_ENOTFOUND if absent. *out's pointers are valid
  * until the next call on s. */
 int store_instance_get(store *s, uint64_t key, store_instance *out);

@@ -55,6 +55,8 @@ typedef struct store_ops {
 
     int (*instance_put)(void *impl, const store_instance *inst);
     int (*instances_load)(void *impl, store_instance_cb cb, void *ud);
+    int (*instances_search)(void *impl, const store_instance_filter *f, store_instance_cb cb,
+                            void *ud);
     int (*instance_get)(void *impl, uint64_t key, store_instance *out);
 
     int (*record_append)(void *impl, const store_record *r);

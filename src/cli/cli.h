@@ -11,5 +11,14 @@
 
 int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_serve(int argc, char **argv);
+/* Client commands: they talk to a running server over the REST API
+ * (client.h for the connection options). */
+int cli_cmd_deploy(int argc, char **argv);
+int cli_cmd_start(int argc, char **argv);
+int cli_cmd_cancel(int argc, char **argv);
+int cli_cmd_instances(int argc, char **argv);
+int cli_cmd_incidents(int argc, char **argv);
+int cli_cmd_resolve(int argc, char **argv);
+int cli_cmd_worker(int argc, char **argv);
 
 #endif

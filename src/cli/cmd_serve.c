@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "runtime/invoker.h"
 #include "runtime/loop.h"
 #include "server/api.h"
 #include "server/http.h"
@@ -204,6 +205,9 @@ int cli_cmd_serve(int argc, char **argv) {
         return 1;
     }
     api_set_http(a, http);
+    rt_invoker *invoker = NULL;
+    if (rt_invoker_start(loop, NULL, &invoker, &err) != BT_OK)
+        bt_log(BT_LOG_WARN, "the built-in HTTP invoker is off: %s", err.message);
     bool auth = o.n_basic > 0 || o.n_tokens > 0;
     if (!auth && !is_loopback(o.bind))
         bt_log(BT_LOG_WARN,
@@ -225,6 +229,7 @@ int cli_cmd_serve(int argc, char **argv) {
      * end now instead of at their timeout) and refuses new ones with 503;
      * then the HTTP server drains quickly, and nothing can reach the loop. */
     rt_loop_stop(loop);
+    rt_invoker_stop(invoker); /* requests in flight: their jobs time out and are retried */
     http_server_stop(http);
     rt_loop_free(loop);
     api_free(a);

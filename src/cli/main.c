@@ -18,6 +18,22 @@ static const cli_command commands[] = {
     {"eval", cli_cmd_eval, "eval 'EXPRESSION' [--context JSON]   evaluate a FEEL expression"},
     /* The server: REST API v2 over the engine and the store in --data. */
     {"serve", cli_cmd_serve, "serve [--port 8080] [--data ./data] ...   run the server"},
+    /* Deploy BPMN files to a running server; prints id, version, key. */
+    {"deploy", cli_cmd_deploy, "deploy FILE...   deploy BPMN models"},
+    /* Start an instance; with --await, print its final variables. */
+    {"start", cli_cmd_start,
+     "start PROCESS_ID [--variables JSON] [--await]   start a process instance"},
+    /* Cancel an active instance. */
+    {"cancel", cli_cmd_cancel, "cancel KEY   cancel a process instance"},
+    /* List instances (the process-instance search). */
+    {"instances", cli_cmd_instances,
+     "instances [--process ID] [--state STATE]   list process instances"},
+    /* List open incidents (the incident search). */
+    {"incidents", cli_cmd_incidents, "incidents [--instance KEY]   list open incidents"},
+    /* Resolve an incident, optionally giving its job retries first. */
+    {"resolve", cli_cmd_resolve, "resolve INCIDENT_KEY [--retries N]   resolve an incident"},
+    /* Run a local command per job of a type (the worker convention). */
+    {"worker", cli_cmd_worker, "worker --type TYPE -- COMMAND [ARGS...]   run jobs with a command"},
 };
 
 static int usage(FILE *to) {

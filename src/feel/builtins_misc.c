@@ -37,11 +37,9 @@ FEEL_BI(feel_bi_string) {
 }
 
 /* number(from, grouping separator, decimal separator) */
+/* number(from: string): DMN 1.3 §10.3.4.1 (and Camunda) convert text
+ * only; a number argument is invalid like any other non-string. */
 FEEL_BI(feel_bi_number) {
-    if (feel_value_type(args[0]) == FEEL_NUMBER) {
-        *out = feel_value_ref(args[0]);
-        return 0;
-    }
     if (!feel_arg_type(E, "number", args, n, 0, FEEL_STRING)) {
         *out = feel_null();
         return 0;

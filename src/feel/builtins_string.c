@@ -233,9 +233,11 @@ FEEL_BI(feel_bi_is_blank) {
 
 /* ---- regular expressions ------------------------------------------------------ */
 
-/* Compiles pattern with XPath flags; NULL (and a warning) when invalid. */
-static pcre2_code *regex_compile(feel_eval_state *E, const char *fn, const feel_value *pattern,
-                                 const feel_value *flags) {
+/* The compiled pattern with XPath flags, from the cache (regex.c): 0 and a
+ * reference in *re; 1 (and a warning) when the pattern or a flag is
+ * invalid; BT_ENOMEM. */
+static int regex_compile(feel_eval_state *E, const char *fn, const feel_value *pattern,
+                         const feel_value *flags, feel_regex **re) {
     uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
     if (flags) {
         for (size_t i = 0; i < flags->u.str.len; i++) {
@@ -245,20 +247,17 @@ static pcre2_code *regex_compile(feel_eval_state *E, const char *fn, const feel_
             case 'i': opts |= PCRE2_CASELESS; break;
             case 'x': opts |= PCRE2_EXTENDED; break;
             case 'q': opts |= PCRE2_LITERAL; break;
-            default: feel_warn(E, "%s(): unknown flag '%c'", fn, flags->u.str.s[i]); return NULL;
+            default: feel_warn(E, "%s(): unknown flag '%c'", fn, flags->u.str.s[i]); return 1;
             }
         }
     }
-    int errcode;
-    PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern->u.str.s, pattern->u.str.len, opts, &errcode,
-                                   &erroff, NULL);
-    if (!re) {
-        PCRE2_UCHAR msg[128];
-        pcre2_get_error_message(errcode, msg, sizeof msg);
-        feel_warn(E, "%s(): invalid pattern at offset %zu: %s", fn, (size_t)erroff, (char *)msg);
+    char msg[160];
+    int rc = feel_regex_get(pattern->u.str.s, pattern->u.str.len, opts, re, msg, sizeof msg);
+    if (rc == BT_EINVAL) {
+        feel_warn(E, "%s(): %s", fn, msg);
+        return 1;
     }
-    return re;
+    return rc;
 }
 
 /* The optional flags argument at index i: NULL when absent or null. */
@@ -279,14 +278,16 @@ FEEL_BI(feel_bi_matches) {
         return 0;
     if (!flags_arg(E, "matches", args, n, 2, &flags))
         return feel_bi_take(feel_null(), out);
-    pcre2_code *re = regex_compile(E, "matches", args[1], flags);
-    if (!re)
-        return feel_bi_take(feel_null(), out);
+    feel_regex *cached;
+    int got = regex_compile(E, "matches", args[1], flags, &cached);
+    if (got != 0)
+        return got < 0 ? got : feel_bi_take(feel_null(), out);
+    const pcre2_code *re = feel_regex_code(cached);
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     int rc = md ? pcre2_match(re, (PCRE2_SPTR)args[0]->u.str.s, args[0]->u.str.len, 0, 0, md, NULL)
                 : PCRE2_ERROR_NOMEMORY;
     pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    feel_regex_release(cached);
     if (rc == PCRE2_ERROR_NOMEMORY)
         return BT_ENOMEM;
     *out = feel_bool(rc >= 0);
@@ -318,12 +319,14 @@ FEEL_BI(feel_bi_replace) {
         return 0;
     if (!flags_arg(E, "replace", args, n, 3, &flags))
         return feel_bi_take(feel_null(), out);
-    pcre2_code *re = regex_compile(E, "replace", args[1], flags);
-    if (!re)
-        return feel_bi_take(feel_null(), out);
+    feel_regex *cached;
+    int got = regex_compile(E, "replace", args[1], flags, &cached);
+    if (got != 0)
+        return got < 0 ? got : feel_bi_take(feel_null(), out);
+    const pcre2_code *re = feel_regex_code(cached);
     bt_buf repl = BT_BUF_INIT;
     if (xpath_replacement(args[2], &repl) < 0) {
-        pcre2_code_free(re);
+        feel_regex_release(cached);
         return BT_ENOMEM;
     }
     const feel_value *in = args[0];
@@ -351,7 +354,7 @@ FEEL_BI(feel_bi_replace) {
             cap = outlen;
         break;
     }
-    pcre2_code_free(re);
+    feel_regex_release(cached);
     bt_buf_free(&repl);
     int result;
     if (rc >= 0)
@@ -367,7 +370,7 @@ FEEL_BI(feel_bi_replace) {
 /* Calls each(match start, match end) for every match of re in s. */
 typedef int (*match_fn)(void *ud, const char *s, size_t a, size_t b);
 
-static int for_each_match(pcre2_code *re, const feel_value *str, match_fn each, void *ud) {
+static int for_each_match(const pcre2_code *re, const feel_value *str, match_fn each, void *ud) {
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     if (!md)
         return BT_ENOMEM;
@@ -406,15 +409,17 @@ static int split_each(void *ud, const char *s, size_t a, size_t b) {
 FEEL_BI(feel_bi_split) {
     if (!two_strings(E, "split", args, n, out))
         return 0;
-    pcre2_code *re = regex_compile(E, "split", args[1], NULL);
-    if (!re)
-        return feel_bi_take(feel_null(), out);
+    feel_regex *cached;
+    int got = regex_compile(E, "split", args[1], NULL, &cached);
+    if (got != 0)
+        return got < 0 ? got : feel_bi_take(feel_null(), out);
     split_state st = {feel_list_new(), 0};
-    int rc = st.list ? for_each_match(re, args[0], split_each, &st) : BT_ENOMEM;
+    int rc =
+        st.list ? for_each_match(feel_regex_code(cached), args[0], split_each, &st) : BT_ENOMEM;
     if (rc == 0)
         rc = feel_list_push(
             st.list, feel_string_new(args[0]->u.str.s + st.last, args[0]->u.str.len - st.last));
-    pcre2_code_free(re);
+    feel_regex_release(cached);
     if (rc < 0) {
         feel_value_unref(st.list);
         return rc;
@@ -430,12 +435,14 @@ static int extract_each(void *ud, const char *s, size_t a, size_t b) {
 FEEL_BI(feel_bi_extract) {
     if (!two_strings(E, "extract", args, n, out))
         return 0;
-    pcre2_code *re = regex_compile(E, "extract", args[1], NULL);
-    if (!re)
-        return feel_bi_take(feel_null(), out);
+    feel_regex *cached;
+    int got = regex_compile(E, "extract", args[1], NULL, &cached);
+    if (got != 0)
+        return got < 0 ? got : feel_bi_take(feel_null(), out);
     feel_value *list = feel_list_new();
-    int rc = list ? for_each_match(re, args[0], extract_each, list) : BT_ENOMEM;
-    pcre2_code_free(re);
+    int rc =
+        list ? for_each_match(feel_regex_code(cached), args[0], extract_each, list) : BT_ENOMEM;
+    feel_regex_release(cached);
     if (rc < 0) {
         feel_value_unref(list);
         return rc;

@@ -1,36 +1,44 @@
 /*
  * decimal.c — FEEL numbers as IEEE 754-2008 decimal128 (see decimal.h).
  *
- * Representation. GCC's _Decimal128 uses the BID encoding on x86-64: a sign
+ * Representation. A feel_dec holds the BID encoding of a decimal128: a sign
  * bit, a 14-bit biased exponent (bias 6176) and a 113-bit binary coefficient
  * below 10^34. The value is coefficient * 10^exponent; 1.50 and 1.5 are
  * different encodings (a "cohort") of the same number. This file reads and
  * writes that layout directly (dec_unpack / dec_pack) for everything that
  * must be exact and fast: integer conversion, integrality, formatting, and
- * scaling by powers of ten in rounding.
+ * scaling by powers of ten in rounding. No path but parsing goes through
+ * text.
  *
- * Arithmetic. +, -, *, / and comparisons are GCC's native operators, which
- * libgcc implements with its own copy of Intel's BID library (rounding
- * half-even to 34 digits). Text parsing, fmod, sqrt, ln, exp, pow and the
- * rounding primitives come from Intel's library as shipped by Debian
- * (libintelrdfpmath-dev).
+ * Arithmetic. Every operation on values — +, -, *, /, comparisons, fmod,
+ * sqrt, ln, exp, pow, rounding to an integral value, conversion to double and
+ * from text — is a call into Intel's Decimal Floating-Point Math Library as
+ * shipped by Debian (libintelrdfpmath-dev), rounding half-even to 34 digits.
+ * The compiler's own decimal types (a GNU extension) are not used: clang does
+ * not have them, and the fuzzing build needs clang.
  *
  * Which build of Intel's library. Debian ships eight builds, libbidgccXYZ:
- * X = arguments by reference, Y = rounding mode in a global, Z = status
- * flags in a global. libgcc's embedded copy defines the same symbol names
- * (__bid128_add, ...) with the convention "by value, global rounding,
- * global flags", i.e. 011. Linking any other build risks libgcc's native
- * operators being resolved to a function of a different calling convention,
- * so baton links libbidgcc011 and declares that convention below. This file
- * never changes the global rounding mode (it stays round-half-even) and
- * never reads the global status flags: errors are detected from the results
- * themselves (an infinity or a NaN means overflow or an invalid operation).
- * The only shared state is therefore the sticky flag word the library ORs
- * into, which nobody reads; every function here is otherwise pure.
+ * X = 1 passes values by reference, Y = 1 reads the rounding mode from a
+ * global, Z = 1 accumulates status flags in a global. baton links
+ * libbidgcc000: values by value (a BID_UINT128 travels in two registers,
+ * like the struct it is), and the rounding mode and the flags word as
+ * explicit arguments. Nothing is shared between calls, so every function
+ * here is pure and thread-safe without relying on thread-local globals, and
+ * the rounding mode cannot be changed behind our back. The configuration
+ * macros below must match that build: the three set to 0.
  *
- * Errors: BT_EINVAL for malformed text (and an integer that does not fit);
- * BT_EEVAL for results that are not finite numbers (x / 0, overflow,
- * sqrt(-1), ln(0)).
+ * Symbol names. The library's functions are named __bid128_add & co., the
+ * same names as the copy of the library inside libgcc that backs GCC's
+ * native decimal operators (convention 011). That copy is only linked in
+ * when some object uses GNU decimal types; baton has none, so the names resolve
+ * to libbidgcc000 alone. Using a native decimal operator anywhere in baton
+ * could pull in libgcc's objects and clash with (or be resolved to) these.
+ *
+ * Errors are detected from the results themselves, as before: an infinity or
+ * a NaN means overflow or an invalid operation. The flags word each call
+ * fills is local and not read. BT_EINVAL for malformed text (and an integer
+ * that does not fit); BT_EEVAL for results that are not finite numbers
+ * (x / 0, overflow, sqrt(-1), ln(0)).
  */
 #include "feel/decimal.h"
 
@@ -39,11 +47,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The calling convention of libbidgcc000 (see the top of this file). */
 #define DECIMAL_CALL_BY_REFERENCE      0
-#define DECIMAL_GLOBAL_ROUNDING        1
-#define DECIMAL_GLOBAL_EXCEPTION_FLAGS 1
+#define DECIMAL_GLOBAL_ROUNDING        0
+#define DECIMAL_GLOBAL_EXCEPTION_FLAGS 0
 #include <bid_conf.h>
 #include <bid_functions.h>
+
+/* FEEL rounds half-even everywhere (DMN 1.3, 10.3.2.3.1). */
+#define DEC_RND BID_ROUNDING_TO_NEAREST
 
 /* ---- the BID128 layout -------------------------------------------------- */
 
@@ -68,22 +80,24 @@ static dec_u128 dec_pow10(int n) {
     return p;
 }
 
+/* feel_dec keeps the words in BID_UINT128's little-endian order (decimal.h);
+ * the index macros make the copy right on either byte order. */
 static BID_UINT128 dec_to_bid(feel_dec d) {
     BID_UINT128 b;
-    memcpy(&b, &d, sizeof b);
+    b.w[BID_LOW_128W] = d.w[0];
+    b.w[BID_HIGH_128W] = d.w[1];
     return b;
 }
 
 static feel_dec dec_from_bid(BID_UINT128 b) {
     feel_dec d;
-    memcpy(&d, &b, sizeof d);
+    d.w[0] = b.w[BID_LOW_128W];
+    d.w[1] = b.w[BID_HIGH_128W];
     return d;
 }
 
 static dec_kind dec_unpack(feel_dec d, dec_parts *p) {
-    uint64_t w[2];
-    memcpy(w, &d, sizeof w);
-    uint64_t hi = w[1], lo = w[0];
+    uint64_t hi = d.w[1], lo = d.w[0];
     p->negative = (hi >> 63) != 0;
     if ((hi & 0x6000000000000000ull) == 0x6000000000000000ull) {
         if ((hi & 0x7c00000000000000ull) == 0x7c00000000000000ull)
@@ -105,14 +119,23 @@ static dec_kind dec_unpack(feel_dec d, dec_parts *p) {
 
 /* Packs parts with coef < 10^34 and a biased exponent in range. */
 static feel_dec dec_pack(const dec_parts *p) {
-    uint64_t w[2];
     uint64_t biased = (uint64_t)(p->exponent + DEC_BIAS);
-    w[1] = ((uint64_t)p->negative << 63) | (biased << 49) | (uint64_t)(p->coef >> 64);
-    w[0] = (uint64_t)p->coef;
     feel_dec d;
-    memcpy(&d, w, sizeof d);
+    d.w[1] = ((uint64_t)p->negative << 63) | (biased << 49) | (uint64_t)(p->coef >> 64);
+    d.w[0] = (uint64_t)p->coef;
     return d;
 }
+
+/* coef * 10^exponent, for the constants of this file. */
+static feel_dec dec_make(bool negative, uint64_t coef, int exponent) {
+    dec_parts p = {.negative = negative, .exponent = exponent, .coef = coef};
+    return dec_pack(&p);
+}
+
+#define DEC_ZERO     dec_make(false, 0, 0)
+#define DEC_NEG_ZERO dec_make(true, 0, 0)
+#define DEC_ONE      dec_make(false, 1, 0)
+#define DEC_HALF     dec_make(false, 5, -1)
 
 static bool dec_finite(feel_dec d) {
     dec_parts p;
@@ -130,6 +153,44 @@ static int dec_result(feel_dec r, feel_dec *out) {
 static bool dec_is_zero(feel_dec d) {
     dec_parts p;
     return dec_unpack(d, &p) == DEC_FINITE && p.coef == 0;
+}
+
+/* ---- the library's operations, half-even, flags kept local ----------------- */
+
+static feel_dec dec_add(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return dec_from_bid(bid128_add(dec_to_bid(a), dec_to_bid(b), DEC_RND, &flags));
+}
+
+static feel_dec dec_sub(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return dec_from_bid(bid128_sub(dec_to_bid(a), dec_to_bid(b), DEC_RND, &flags));
+}
+
+static feel_dec dec_mul(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return dec_from_bid(bid128_mul(dec_to_bid(a), dec_to_bid(b), DEC_RND, &flags));
+}
+
+static feel_dec dec_div(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return dec_from_bid(bid128_div(dec_to_bid(a), dec_to_bid(b), DEC_RND, &flags));
+}
+
+/* a < b and a == b by value (cohort members are equal); false for NaN. */
+static bool dec_less(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return bid128_quiet_less(dec_to_bid(a), dec_to_bid(b), &flags) != 0;
+}
+
+static bool dec_equal(feel_dec a, feel_dec b) {
+    _IDEC_flags flags = 0;
+    return bid128_quiet_equal(dec_to_bid(a), dec_to_bid(b), &flags) != 0;
+}
+
+/* a < 0, as the library compares (-0 is not negative). */
+static bool dec_negative(feel_dec a) {
+    return dec_less(a, DEC_ZERO);
 }
 
 /* Removes trailing zeros of the coefficient (the value is unchanged). */
@@ -196,7 +257,7 @@ int feel_dec_parse(const char *s, size_t n, feel_dec *out) {
     if (exp_big) {
         /* |exponent| >= 10^6: far outside decimal128's range. */
         if (all_zero || exp_neg) {
-            *out = (s[0] == '-') ? -0.0DL : 0.0DL;
+            *out = (s[0] == '-') ? DEC_NEG_ZERO : DEC_ZERO;
             return BT_OK;
         }
         return BT_EEVAL;
@@ -207,7 +268,8 @@ int feel_dec_parse(const char *s, size_t n, feel_dec *out) {
         return BT_ENOMEM;
     memcpy(buf, s, n);
     buf[n] = '\0';
-    BID_UINT128 b = bid128_from_string(buf);
+    _IDEC_flags flags = 0;
+    BID_UINT128 b = bid128_from_string(buf, DEC_RND, &flags);
     if (buf != small)
         bt_free(buf);
     return dec_result(dec_from_bid(b), out);
@@ -309,7 +371,8 @@ int feel_dec_to_int64(feel_dec d, int64_t *out) {
 }
 
 double feel_dec_to_double(feel_dec d) {
-    return (double)d;
+    _IDEC_flags flags = 0;
+    return bid128_to_binary64(dec_to_bid(d), DEC_RND, &flags);
 }
 
 int feel_dec_from_double(double x, feel_dec *out) {
@@ -333,27 +396,27 @@ bool feel_dec_is_integer(feel_dec d) {
 }
 
 int feel_dec_cmp(feel_dec a, feel_dec b) {
-    return a < b ? -1 : a > b ? 1 : 0;
+    return dec_less(a, b) ? -1 : dec_less(b, a) ? 1 : 0;
 }
 
 /* ---- arithmetic ------------------------------------------------------------------ */
 
 int feel_dec_add(feel_dec a, feel_dec b, feel_dec *out) {
-    return dec_result(a + b, out);
+    return dec_result(dec_add(a, b), out);
 }
 
 int feel_dec_sub(feel_dec a, feel_dec b, feel_dec *out) {
-    return dec_result(a - b, out);
+    return dec_result(dec_sub(a, b), out);
 }
 
 int feel_dec_mul(feel_dec a, feel_dec b, feel_dec *out) {
-    return dec_result(a * b, out);
+    return dec_result(dec_mul(a, b), out);
 }
 
 int feel_dec_div(feel_dec a, feel_dec b, feel_dec *out) {
     if (dec_is_zero(b))
         return BT_EEVAL;
-    return dec_result(a / b, out);
+    return dec_result(dec_div(a, b), out);
 }
 
 int feel_dec_mod(feel_dec a, feel_dec b, feel_dec *out) {
@@ -361,13 +424,14 @@ int feel_dec_mod(feel_dec a, feel_dec b, feel_dec *out) {
         return BT_EEVAL;
     /* fmod is exact and takes the sign of the dividend; floor it towards
      * the divisor's sign. */
-    feel_dec r = dec_from_bid(bid128_fmod(dec_to_bid(a), dec_to_bid(b)));
+    _IDEC_flags flags = 0;
+    feel_dec r = dec_from_bid(bid128_fmod(dec_to_bid(a), dec_to_bid(b), &flags));
     if (!dec_finite(r))
         return BT_EEVAL;
-    if (!dec_is_zero(r) && ((r < 0) != (b < 0)))
-        r = r + b;
+    if (!dec_is_zero(r) && dec_negative(r) != dec_negative(b))
+        r = dec_add(r, b);
     if (dec_is_zero(r))
-        r = 0.0DL; /* no -0 */
+        r = DEC_ZERO; /* no -0 */
     return dec_result(r, out);
 }
 
@@ -375,16 +439,16 @@ int feel_dec_mod(feel_dec a, feel_dec b, feel_dec *out) {
  * has at most 34 digits. */
 static int dec_pow_int(feel_dec x, int64_t n, feel_dec *out) {
     uint64_t e = n < 0 ? -(uint64_t)n : (uint64_t)n;
-    feel_dec result = 1.0DL, base = x;
+    feel_dec result = DEC_ONE, base = x;
     while (e > 0) {
         if (e & 1) {
-            result = result * base;
+            result = dec_mul(result, base);
             if (!dec_finite(result))
                 return BT_EEVAL;
         }
         e >>= 1;
         if (e > 0) {
-            base = base * base;
+            base = dec_mul(base, base);
             if (!dec_finite(base))
                 return BT_EEVAL;
         }
@@ -392,7 +456,7 @@ static int dec_pow_int(feel_dec x, int64_t n, feel_dec *out) {
     if (n < 0) {
         if (dec_is_zero(result))
             return BT_EEVAL; /* 0 ** -n */
-        result = 1.0DL / result;
+        result = dec_div(DEC_ONE, result);
     }
     return dec_result(result, out);
 }
@@ -402,40 +466,44 @@ int feel_dec_pow(feel_dec a, feel_dec b, feel_dec *out) {
     if (feel_dec_to_int64(b, &n) == BT_OK)
         return dec_pow_int(a, n, out);
     if (dec_is_zero(a)) {
-        if (b < 0)
+        if (dec_negative(b))
             return BT_EEVAL;
-        *out = 0.0DL;
+        *out = DEC_ZERO;
         return BT_OK;
     }
-    if (a < 0 && !feel_dec_is_integer(b))
+    if (dec_negative(a) && !feel_dec_is_integer(b))
         return BT_EEVAL; /* no real result */
     /* exp(b ln a), as one correctly scaled library call. */
-    feel_dec r = dec_from_bid(bid128_pow(dec_to_bid(a), dec_to_bid(b)));
+    _IDEC_flags flags = 0;
+    feel_dec r = dec_from_bid(bid128_pow(dec_to_bid(a), dec_to_bid(b), DEC_RND, &flags));
     return dec_result(r, out);
 }
 
 feel_dec feel_dec_neg(feel_dec a) {
-    return -a;
+    return dec_from_bid(bid128_negate(dec_to_bid(a)));
 }
 
 feel_dec feel_dec_abs(feel_dec a) {
-    return a < 0 ? -a : a;
+    return dec_from_bid(bid128_abs(dec_to_bid(a)));
 }
 
 int feel_dec_sqrt(feel_dec a, feel_dec *out) {
-    if (a < 0)
+    if (dec_negative(a))
         return BT_EEVAL;
-    return dec_result(dec_from_bid(bid128_sqrt(dec_to_bid(a))), out);
+    _IDEC_flags flags = 0;
+    return dec_result(dec_from_bid(bid128_sqrt(dec_to_bid(a), DEC_RND, &flags)), out);
 }
 
 int feel_dec_ln(feel_dec a, feel_dec *out) {
-    if (a <= 0)
+    if (!dec_less(DEC_ZERO, a))
         return BT_EEVAL;
-    return dec_result(dec_from_bid(bid128_log(dec_to_bid(a))), out);
+    _IDEC_flags flags = 0;
+    return dec_result(dec_from_bid(bid128_log(dec_to_bid(a), DEC_RND, &flags)), out);
 }
 
 int feel_dec_exp(feel_dec a, feel_dec *out) {
-    return dec_result(dec_from_bid(bid128_exp(dec_to_bid(a))), out);
+    _IDEC_flags flags = 0;
+    return dec_result(dec_from_bid(bid128_exp(dec_to_bid(a), DEC_RND, &flags)), out);
 }
 
 /* ---- rounding -------------------------------------------------------------------- */
@@ -447,21 +515,23 @@ int feel_dec_exp(feel_dec a, feel_dec *out) {
 /* Rounds x to an integer in mode. */
 static feel_dec dec_round_integral(feel_dec x, feel_dec_round_mode mode) {
     BID_UINT128 b = dec_to_bid(x);
+    _IDEC_flags flags = 0;
     switch (mode) {
-    case FEEL_ROUND_HALF_EVEN: return dec_from_bid(bid128_round_integral_nearest_even(b));
-    case FEEL_ROUND_HALF_UP: return dec_from_bid(bid128_round_integral_nearest_away(b));
-    case FEEL_ROUND_DOWN: return dec_from_bid(bid128_round_integral_zero(b));
-    case FEEL_ROUND_FLOOR: return dec_from_bid(bid128_round_integral_negative(b));
-    case FEEL_ROUND_CEILING: return dec_from_bid(bid128_round_integral_positive(b));
+    case FEEL_ROUND_HALF_EVEN: return dec_from_bid(bid128_round_integral_nearest_even(b, &flags));
+    case FEEL_ROUND_HALF_UP: return dec_from_bid(bid128_round_integral_nearest_away(b, &flags));
+    case FEEL_ROUND_DOWN: return dec_from_bid(bid128_round_integral_zero(b, &flags));
+    case FEEL_ROUND_FLOOR: return dec_from_bid(bid128_round_integral_negative(b, &flags));
+    case FEEL_ROUND_CEILING: return dec_from_bid(bid128_round_integral_positive(b, &flags));
     case FEEL_ROUND_UP:
-        return dec_from_bid(x < 0 ? bid128_round_integral_negative(b)
-                                  : bid128_round_integral_positive(b));
+        return dec_from_bid(dec_negative(x) ? bid128_round_integral_negative(b, &flags)
+                                            : bid128_round_integral_positive(b, &flags));
     case FEEL_ROUND_HALF_DOWN: {
-        feel_dec t = dec_from_bid(bid128_round_integral_zero(b));
-        feel_dec frac = feel_dec_abs(x - t); /* exact: t has no more digits than x */
-        if (frac == 0.5DL)
+        feel_dec t = dec_from_bid(bid128_round_integral_zero(b, &flags));
+        /* exact: t has no more digits than x */
+        feel_dec frac = feel_dec_abs(dec_sub(x, t));
+        if (dec_equal(frac, DEC_HALF))
             return t;
-        return dec_from_bid(bid128_round_integral_nearest_away(b));
+        return dec_from_bid(bid128_round_integral_nearest_away(b, &flags));
     }
     }
     return x;
@@ -493,7 +563,7 @@ int feel_dec_round(feel_dec a, int scale, feel_dec_round_mode mode, feel_dec *ou
         return BT_EEVAL;
     dec_strip(&p);
     if (p.coef == 0) {
-        *out = 0.0DL;
+        *out = DEC_ZERO;
         return BT_OK;
     }
     if (p.exponent >= -scale) {
@@ -512,7 +582,7 @@ int feel_dec_round(feel_dec a, int scale, feel_dec_round_mode mode, feel_dec *ou
     feel_dec x = dec_pack(&p);
     feel_dec r = dec_round_integral(x, mode);
     if (dec_is_zero(r)) {
-        *out = 0.0DL;
+        *out = DEC_ZERO;
         return BT_OK;
     }
     return dec_scale10(r, -scale, out);

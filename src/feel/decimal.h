@@ -1,7 +1,8 @@
 /*
  * decimal.h — FEEL's numbers: IEEE 754-2008 decimal128 (34 significant
- * digits), as GCC's _Decimal128 with Intel's decimal math library (BID
- * encoding) for text conversion and transcendental functions.
+ * digits) in the BID encoding, computed with Intel's decimal floating-point
+ * math library. No compiler support for decimal types is needed: feel_dec is
+ * a plain 128-bit struct, so the code builds with gcc and clang alike.
  *
  * FEEL (DMN 1.3, 10.3.2.3.1) asks for decimal semantics with at least 34
  * digits: 0.1 + 0.2 = 0.3, and 1 / 3 = 0.3333333333333333333333333333333333.
@@ -18,7 +19,15 @@
 
 #include "base/base.h"
 
-typedef _Decimal128 feel_dec;
+/* A decimal128 value in the BID encoding. w[0] is the low 64 bits of the
+ * encoding (low part of the coefficient), w[1] the high 64 bits (sign,
+ * exponent, high part of the coefficient) — the order of Intel's BID_UINT128
+ * on a little-endian machine. Copy and assign it freely; compare values with
+ * feel_dec_cmp, never bytewise: 1.5 and 1.50 are different encodings of the
+ * same number. Only decimal.c looks inside. */
+typedef struct feel_dec {
+    uint64_t w[2];
+} feel_dec;
 
 /* Longest text feel_dec_format writes, with the NUL. */
 #define FEEL_DEC_TEXT_MAX 64

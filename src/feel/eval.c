@@ -892,13 +892,25 @@ int feel_call_value(feel_eval_state *E, const feel_value *fn, feel_value **args,
     return b->fn(E, args, n, out);
 }
 
-/* DMN's "to singleton list": wraps each non-list argument where b takes a
- * list (args are owned by the caller, who releases the replacements). */
-static int to_singleton_lists(const feel_builtin *b, feel_value **args, size_t n) {
+/* DMN's implicit conversions of arguments (DMN 1.3 §10.3.2.9.4): "to
+ * singleton list" wraps each non-list argument where b takes a list;
+ * "from singleton list" unwraps a one-item list where b takes neither a
+ * list nor any value. args are owned by the caller, who releases the
+ * replacements. */
+static int convert_args(const feel_builtin *b, feel_value **args, size_t n) {
     for (size_t i = 0; i < n; i++) {
         bool takes_list = b->list_args == FEEL_LIST_ARGS_ALL || (i < 32 && (b->list_args >> i) & 1);
+        bool takes_any = b->max_args < 0 || (i < 32 && (b->any_args >> i) & 1);
         feel_type t = feel_value_type(args[i]);
-        if (!takes_list || t == FEEL_LIST || t == FEEL_NULL)
+        if (!takes_list) {
+            if (!takes_any && t == FEEL_LIST && args[i]->u.list.n == 1) {
+                feel_value *item = feel_value_ref(args[i]->u.list.items[0]);
+                feel_value_unref(args[i]);
+                args[i] = item;
+            }
+            continue;
+        }
+        if (t == FEEL_LIST || t == FEEL_NULL)
             continue;
         feel_value *list = feel_list_new();
         if (!list || feel_list_push(list, feel_value_ref(args[i])) < 0) {
@@ -939,8 +951,8 @@ static int eval_call(feel_eval_state *E, const feel_node *n, const feel_scope *s
     for (; rc == 0 && done < count; done++)
         if ((rc = eval(E, n->kids[done + 1], s, &args[done])) < 0)
             break;
-    if (rc == 0 && n->builtin && n->builtin->list_args)
-        rc = to_singleton_lists(n->builtin, args, count);
+    if (rc == 0 && n->builtin)
+        rc = convert_args(n->builtin, args, count);
     if (rc == 0) {
         if (n->builtin) {
             rc = n->builtin->fn(E, args, count, out);

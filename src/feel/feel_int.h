@@ -304,6 +304,27 @@ int feel_call_value(feel_eval_state *E, const feel_value *fn, feel_value **args,
 int feel_eval_test(feel_eval_state *E, const feel_node *t, const feel_value *input,
                    const feel_scope *s, feel_value **out);
 
+/* ---- regular expressions (regex.c) ---- */
+
+/* A compiled pattern from the shared cache (opaque, reference counted). */
+typedef struct feel_regex feel_regex;
+struct pcre2_real_code_8;
+
+/* The compiled form of pattern (len bytes) with PCRE2 options opts, from the
+ * cache or compiled now: 0 and a reference in *out (release it with
+ * feel_regex_release); BT_EINVAL with a message in msg when the pattern is
+ * invalid; BT_ENOMEM. Thread-safe. */
+int feel_regex_get(const char *pattern, size_t len, uint32_t opts, feel_regex **out, char *msg,
+                   size_t msgsize);
+/* The pcre2_code (8-bit code units) of r: immutable, usable by several
+ * threads at once, each with its own match data. */
+const struct pcre2_real_code_8 *feel_regex_code(const feel_regex *r);
+/* Returns the reference of feel_regex_get. NULL allowed. Thread-safe. */
+void feel_regex_release(feel_regex *r);
+/* Empties the cache (entries in use are freed by their last user). For
+ * tests and leak checkers; thread-safe. */
+void feel_regex_cache_clear(void);
+
 /* ---- built-ins (builtins.c and builtins_*.c) ---- */
 
 /* A built-in gets its arguments borrowed (missing optional ones absent:
@@ -320,6 +341,12 @@ struct feel_builtin {
      * for every one): another non-null value is passed as a singleton list,
      * DMN's "to singleton list" conversion (count(5) = 1). */
     unsigned list_args;
+    /* Arguments of any type (bit i for argument i), lists included. Every
+     * other argument that is neither in list_args nor here expects a
+     * non-list value, and a singleton list passed there is unwrapped:
+     * DMN's "from singleton list" conversion (upper case(["a"]) = "A").
+     * Varargs rows (max_args -1) take their items as they come. */
+    unsigned any_args;
 };
 
 #define FEEL_LIST_ARGS_ALL (~0u)
@@ -350,5 +377,9 @@ extern const feel_builtin feel_builtins_number[];
 extern const feel_builtin feel_builtins_misc[];
 extern const feel_builtin feel_builtins_range[];
 extern const feel_builtin feel_builtins_temporal[];
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n > 0), or 0
+ * when the bytes there are not valid UTF-8 (json.c). */
+size_t feel_utf8_seq(const unsigned char *s, size_t n);
 
 #endif

@@ -52,7 +52,7 @@ static void jspace(jparser *p) {
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_valid(const unsigned char *s, size_t n) {
+size_t feel_utf8_seq(const unsigned char *s, size_t n) {
     unsigned char c = s[0];
     size_t len;
     uint32_t cp;
@@ -183,7 +183,7 @@ static int read_string(jparser *p, bt_buf *b) {
             }
             continue;
         }
-        size_t n = utf8_valid((const unsigned char *)p->s + p->pos, p->len - p->pos);
+        size_t n = feel_utf8_seq((const unsigned char *)p->s + p->pos, p->len - p->pos);
         if (!n)
             return jfail(p, "invalid UTF-8");
         bt_buf_append(b, p->s + p->pos, n);

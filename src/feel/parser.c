@@ -1258,6 +1258,17 @@ static int parse_expr(parser *p, feel_node **out) {
 static int compile(const char *src, size_t len, bool unary_tests, feel_expr **out, bt_error *err) {
     *out = NULL;
     bt_error_clear(err);
+    /* Expressions are UTF-8 text: refuse anything else up front, so no
+     * invalid byte reaches a string value (and from there JSON). */
+    for (size_t i = 0, column = 1; i < len; column++) {
+        size_t n = feel_utf8_seq((const unsigned char *)src + i, len - i);
+        if (n == 0) {
+            if (err)
+                err->column = (int)column;
+            return bt_error_set(err, BT_EINVAL, "invalid UTF-8 at column %zu", column);
+        }
+        i += n;
+    }
     feel_expr *e = bt_calloc(1, sizeof *e);
     if (!e)
         return bt_error_set(err, BT_ENOMEM, "out of memory");

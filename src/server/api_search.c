@@ -769,7 +769,8 @@ static int search_apply(api_call *c, eng_engine *e, store *st, int64_t now, bt_e
     if (rc != BT_OK)
         return rc;
     sorting = s;
-    qsort(s->items, s->n, sizeof *s->items, item_cmp);
+    if (s->n > 1)
+        qsort(s->items, s->n, sizeof *s->items, item_cmp);
     sorting = NULL;
     bt_buf *b = &c->out;
     bt_buf_puts(b, "{\"items\":[");

@@ -118,6 +118,7 @@ struct http_server {
     void *app;
     size_t max_body;
     unsigned drain_ms;
+    unsigned timeout_s;
     http_auth auth;
     http_log_fn log;
     void *log_ud;
@@ -788,6 +789,7 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
     unsigned threads = cfg->threads ? cfg->threads : HTTP_DEFAULT_THREADS;
     unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s
                                                  : HTTP_DEFAULT_TIMEOUT_S;
+    s->timeout_s = timeout;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (ipv6)
@@ -885,11 +887,13 @@ void http_server_stop(http_server *s) {
     if (n_canceled > 0)
         server_log(s, BT_LOG_WARN, "http: stop: %zu pending requests canceled", n_canceled);
 
-    /* 3. Every decided resume has reached MHD; give the answers a moment. */
+    /* 3. Every decided resume has reached MHD. The answers decided by now
+     * (the 503s included) are sent: that depends on the clients reading
+     * them, which MHD bounds by the connection timeout, and so do we. */
     pthread_mutex_lock(&s->lock);
     while (atomic_load(&s->resuming) > 0)
         pthread_cond_wait(&s->cond, &s->lock);
-    until = deadline_after(s->drain_ms);
+    until = deadline_after(s->timeout_s * 1000u);
     server_wait_zero(s, &s->inflight, &until);
     s->watcher_stop = true;
     pthread_mutex_unlock(&s->lock);

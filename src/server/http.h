@@ -166,7 +166,9 @@ uint16_t http_server_port(const http_server *s);
 /* Stops gracefully and frees the server: stops accepting connections, waits
  * up to cfg.drain_timeout_ms for requests in flight (pending ones included)
  * to be answered, then cancels the exchanges still pending (their clients get
- * 503, their cancel callbacks run), closes every connection and returns.
+ * 503, their cancel callbacks run), waits for the answers decided so far to
+ * be sent (at most the connection timeout, for clients that do not read),
+ * closes every connection and returns.
  * Exchanges the application still holds remain valid until it finishes them
  * (with BT_ECONFLICT), even after this returns. NULL is a no-op. Not from a
  * handler or a cancel callback. */

@@ -960,7 +960,7 @@ static int sq_records_read(void *impl, uint64_t instance_key, uint64_t after, si
     sqlite3_reset(st);
     if (code == BT_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
         code = sq_fail(sq, rc, "records_read");
-    if (code == BT_OK && !instance_key)
+    if (code == BT_OK && !instance_key && n > 1)
         qsort(recs, n, sizeof *recs, decoded_cmp);
     for (size_t i = 0; code == BT_OK && i < n && (!limit || i < limit); i++) {
         int stop = cb(ud, &recs[i].r);

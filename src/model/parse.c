@@ -367,10 +367,28 @@ static void parse_mappings(parser *p, int i, const xmlNode *x, const char *kind,
         const char *source = node_attr(m, "source"), *target = node_attr(m, "target");
         if (!source || !source[0] || (source[0] == '=' && !source[1])) {
             bpmn_ctx_report(p->c, id, line, 0, "zeebe:%s without a source", kind);
-        } else {
-            ms[k].source_text = keep(p, source[0] == '=' ? source + 1 : source);
+        } else if (source[0] == '=') {
+            ms[k].source_text = keep(p, source + 1);
             if (ms[k].source_text)
                 ms[k].source = compile(p, ms[k].source_text, id, line, what);
+        } else {
+            /* A static value (Zeebe 8: no '=' prefix), as connector templates
+             * write them (source="POST"): the string itself, compiled as a
+             * FEEL string literal. */
+            bt_buf lit = BT_BUF_INIT;
+            bt_buf_putc(&lit, '"');
+            for (const char *c = source; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                    bt_buf_putc(&lit, '\\');
+                bt_buf_putc(&lit, *c);
+            }
+            bt_buf_putc(&lit, '"');
+            ms[k].source_text = keep(p, source);
+            if (lit.failed)
+                bpmn_ctx_nomem(p->c);
+            else if (ms[k].source_text)
+                ms[k].source = compile(p, lit.data, id, line, what);
+            bt_buf_free(&lit);
         }
         if (!target_valid(target))
             bpmn_ctx_report(p->c, id, line, 0,

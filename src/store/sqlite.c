@@ -47,10 +47,13 @@
  *       Chunk encoding, per record: varint position, varint key, zigzag
  *       varint timestamp, then value type, intent and value as varint
  *       length + bytes. Positions must strictly increase (BT_ECONFLICT).
- *       A chunk is stored with a one-byte tag: 'Z' + a zstd frame (level
- *       1: record JSON repeats its field names, so the log shrinks several
- *       times and so does the write volume of every commit), or 'R' + the
- *       raw bytes when compression does not help.
+ *       A chunk is stored with a one-byte tag: 'L' + the raw length (4
+ *       bytes, little endian) + an LZ4 block — record JSON repeats its field
+ *       names, so the log and the write volume of every commit shrink
+ *       several times; LZ4 over zstd because per-chunk cost matters more
+ *       than ratio at tens of thousands of chunks a second (measured:
+ *       24k vs 15k one-task instances/s) — or 'R' + the raw bytes when
+ *       compression does not help.
  *
  * Keys are uint64 with the top bit clear (store.c checks), so they are
  * stored as INTEGER and the integer primary keys are the rowids: a put is
@@ -84,7 +87,7 @@
 #include "base/map.h"
 
 #include <sqlite3.h>
-#include <zstd.h>
+#include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,8 +205,6 @@ typedef struct sq_store {
     bt_map chunk_index;          /* instance_key | top bit → chunk index + 1 */
     uint64_t last_position;      /* highest position appended */
     uint64_t committed_position; /* highest position committed */
-    ZSTD_CCtx *zc;
-    ZSTD_DCtx *zd;
     bt_buf packed; /* a compressed chunk, or a decompressed one when reading */
 } sq_store;
 
@@ -266,8 +267,6 @@ static void sq_free(sq_store *sq) {
         bt_buf_free(&sq->chunks[i].data);
     bt_free(sq->chunks);
     bt_map_free(&sq->chunk_index);
-    ZSTD_freeCCtx(sq->zc);
-    ZSTD_freeDCtx(sq->zd);
     bt_buf_free(&sq->packed);
     bt_free(sq);
 }
@@ -477,17 +476,16 @@ static int sq_chunks_write(sq_store *sq) {
         sqlite3_bind_int64(st, 2, (sqlite3_int64)c->instance_key);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)c->last);
         sqlite3_bind_int64(st, 4, c->count);
-        if (!sq->zc && !(sq->zc = ZSTD_createCCtx()))
-            return BT_ENOMEM;
-        size_t bound = ZSTD_compressBound(c->data.len);
+        int bound = LZ4_compressBound((int)c->data.len);
         bt_buf_reset(&sq->packed);
-        if (bt_buf_reserve(&sq->packed, bound + 1))
+        if (bt_buf_reserve(&sq->packed, (size_t)bound + 5))
             return BT_ENOMEM;
-        size_t z =
-            ZSTD_compressCCtx(sq->zc, sq->packed.data + 1, bound, c->data.data, c->data.len, 1);
-        if (!ZSTD_isError(z) && z < c->data.len) {
-            sq->packed.data[0] = 'Z';
-            sq->packed.len = z + 1;
+        int z = LZ4_compress_default(c->data.data, sq->packed.data + 5, (int)c->data.len, bound);
+        if (z > 0 && (size_t)z + 4 < c->data.len) {
+            sq->packed.data[0] = 'L';
+            uint32_t raw = (uint32_t)c->data.len;
+            memcpy(sq->packed.data + 1, &raw, 4);
+            sq->packed.len = (size_t)z + 5;
         } else {
             sq->packed.data[0] = 'R';
             memcpy(sq->packed.data + 1, c->data.data, c->data.len);
@@ -925,33 +923,30 @@ static int sq_records_read(void *impl, uint64_t instance_key, uint64_t after, si
         size_t blen = (size_t)sqlite3_column_bytes(st, 0);
         const void *data = blob ? blob + 1 : NULL;
         size_t dlen = blen ? blen - 1 : 0;
-        if (blen == 0 || (blob[0] != 'Z' && blob[0] != 'R')) {
+        if (blen == 0 || (blob[0] != 'R' && blob[0] != 'L')) {
             code = BT_ECORRUPT;
             break;
         }
-        if (blob[0] == 'Z') {
-            unsigned long long size = ZSTD_getFrameContentSize(data, dlen);
-            if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
-                size > (64u << 20)) {
+        if (blob[0] == 'L') {
+            uint32_t raw;
+            if (dlen < 4) {
                 code = BT_ECORRUPT;
                 break;
             }
-            if (!sq->zd && !(sq->zd = ZSTD_createDCtx())) {
-                code = BT_ENOMEM;
-                break;
-            }
+            memcpy(&raw, data, 4);
             bt_buf_reset(&sq->packed);
-            if (bt_buf_reserve(&sq->packed, (size_t)size)) {
-                code = BT_ENOMEM;
+            if (raw > (64u << 20) || bt_buf_reserve(&sq->packed, raw)) {
+                code = raw > (64u << 20) ? BT_ECORRUPT : BT_ENOMEM;
                 break;
             }
-            size_t got = ZSTD_decompressDCtx(sq->zd, sq->packed.data, (size_t)size, data, dlen);
-            if (ZSTD_isError(got) || got != size) {
+            int got = LZ4_decompress_safe((const char *)data + 4, sq->packed.data, (int)dlen - 4,
+                                          (int)raw);
+            if (got != (int)raw) {
                 code = BT_ECORRUPT;
                 break;
             }
             data = sq->packed.data;
-            dlen = got;
+            dlen = raw;
         }
         code = chunk_decode(data, dlen, owner, after, &recs, &n, &cap);
         if (instance_key && limit && n >= limit)

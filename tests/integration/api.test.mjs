@@ -290,6 +290,19 @@ test('trip saga: the failed trip\'s element instances [search]', withServer(asyn
   assert.equal(inst[0].state, 'COMPLETED');
 }));
 
+test('element instances searched across instances, by element id [search]', withServer(async (s) => {
+  const c = client(s);
+  await deployOneTask(c);
+  worker(c, 'work', (job) => job.complete());
+  const keys = [];
+  for (let i = 0; i < 3; i++)
+    keys.push((await c.createProcessInstance({ processDefinitionId: 'one-task', awaitCompletion: true, requestTimeout: 20000 })).processInstanceKey);
+  // No processInstanceKey in the filter: the spec makes every filter field optional.
+  const ends = await searchAll('searchElementInstances', c, { elementId: 'end' });
+  assert.deepEqual(ends.map((e) => e.processInstanceKey).sort(), [...keys].sort());
+  for (const e of ends) assert.equal(e.state, 'COMPLETED');
+}));
+
 // ---- failures, retries, incidents ---------------------------------------------------------
 
 test('fail with retries and retryBackOff: the job comes back after the back-off, same key', withServer(async (s) => {
@@ -386,6 +399,40 @@ test('an unhandled BPMN error: UNHANDLED_ERROR_EVENT incident [search]', withSer
   assert.equal(jobs.length, 1);
   assert.equal(jobs[0].jobKey, job.jobKey);
   assert.equal(jobs[0].state, 'ERROR_THROWN');
+}));
+
+test('the variables of a completed instance are searchable, values as JSON text [search]', withServer(async (s) => {
+  const c = client(s);
+  await deployOneTask(c);
+  const { processInstanceKey } = await c.createProcessInstance({ processDefinitionId: 'one-task', variables: { a: 0.1 } });
+  const job = await untilJob(c, 'work');
+  const liveVars = await searchAll('searchVariables', c, { processInstanceKey });
+  assert.deepEqual(liveVars.map((v) => [v.name, v.value]), [['a', '0.1']]);
+  assert.equal(liveVars[0].scopeKey, processInstanceKey);
+  assert.equal(liveVars[0].isTruncated, false);
+  await c.completeJob({ jobKey: job.jobKey, variables: { b: { c: [1] } } });
+  await untilState(c, processInstanceKey, 'COMPLETED');
+  const vars = await searchAll('searchVariables', c, { processInstanceKey });
+  const byName = Object.fromEntries(vars.map((v) => [v.name, v.value]));
+  assert.deepEqual(byName, { a: '0.1', b: '{"c":[1]}' });
+}));
+
+test('the job of a completed instance stays searchable as COMPLETED [search]', withServer(async (s) => {
+  const c = client(s);
+  await deployOneTask(c);
+  const { processInstanceKey } = await c.createProcessInstance({ processDefinitionId: 'one-task' });
+  const job = await untilJob(c, 'work');
+  const live = await searchAll('searchJobs', c, { processInstanceKey });
+  assert.equal(live.length, 1);
+  assert.equal(live[0].jobKey, job.jobKey);
+  assert.equal(live[0].state, 'CREATED');
+  await c.completeJob({ jobKey: job.jobKey });
+  await untilState(c, processInstanceKey, 'COMPLETED');
+  const jobs = await searchAll('searchJobs', c, { processInstanceKey });
+  assert.equal(jobs.length, 1, 'the completed job is listed');
+  assert.equal(jobs[0].jobKey, job.jobKey);
+  assert.equal(jobs[0].state, 'COMPLETED');
+  assert.equal(jobs[0].type, 'work');
 }));
 
 // ---- cancellation, business ids, long polling -------------------------------------------

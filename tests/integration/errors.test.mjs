@@ -84,7 +84,8 @@ const tooBig = () => JSON.stringify({ ...goodActivation, worker: 'x'.repeat(FOUR
 
 test('a body larger than 4 MiB, plain POST with Content-Length: 413 problem', withServer(async (s) => {
   // As any client sends it (fetch, which the official client uses): the whole
-  // body right after the headers, then the answer is read.
+  // body right after the headers, then the answer is read. The client must
+  // get the 413, not a broken connection (EPIPE / ECONNRESET while writing).
   const r = await raw(s, 'POST', ACTIVATION, { body: tooBig() });
   assertProblem(r, 413, 'a 4 MiB + body');
   // The server still serves after refusing it.

@@ -54,6 +54,9 @@ static const http_route routes[] = {
     {"GET", "/v2/status", api_status, "health", HTTP_ROUTE_PUBLIC},
     /* Prometheus metrics. */
     {"GET", "/metrics", api_metrics, "metrics", HTTP_ROUTE_PUBLIC},
+    /* The web UI's static files; not public: the API's authentication applies. */
+    {"GET", "/", api_web, "web UI", 0},
+    {"GET", "/ui/{path*}", api_web, "web UI files", 0},
     /* Everything else of the spec: a clear 501 problem. */
     {"GET", "/v2/{rest*}", api_not_implemented, NULL, 0},
     {"POST", "/v2/{rest*}", api_not_implemented, NULL, 0},

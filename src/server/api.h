@@ -23,6 +23,7 @@ typedef struct api_config {
     int64_t default_poll_timeout_ms;  /* job activation long poll when 0 is asked; 0: 10 s */
     int64_t default_await_timeout_ms; /* awaitCompletion when 0 is asked; 0: 15 s */
     const char *version;              /* reported by /v2/topology */
+    const char *web_root;             /* the web UI's files (api_web.c); NULL: no UI */
 } api_config;
 
 /* Creates the API over a running loop. cfg may be NULL. Never NULL. */
@@ -33,5 +34,8 @@ void api_free(api *a); /* NULL allowed */
 
 /* The route table (static; pass `a` as the server's app pointer). */
 const http_route *api_routes(size_t *count);
+
+/* GET / and GET /ui/{path*}: the web UI's static files (api_web.c). */
+int api_web(http_exchange *ex, const http_request *req, void *app);
 
 #endif

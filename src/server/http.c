@@ -99,8 +99,11 @@ struct http_exchange {
     bool suspended;       /* see the suspension invariant above */
     bool canceled;        /* ended by the server side before an answer */
     bool dropped;         /* finished by the application without an answer */
-    bool cancel_notified; /* the cancel callback ran, or never will */
-    http_answer *answer;  /* to send; taken by the MHD thread */
+    bool cancel_notified; /* the cancel callback ran, runs, or never will */
+    bool cancel_running;  /* the cancel callback is running on cancel_thread */
+    pthread_t cancel_thread;
+    pthread_cond_t cancel_done; /* signaled when cancel_running drops */
+    http_answer *answer;        /* to send; taken by the MHD thread */
     http_cancel_fn cancel_fn;
     void *cancel_ud;
 
@@ -204,6 +207,7 @@ static void exchange_free(http_exchange *ex) {
     http_answer_free(ex->answer);
     bt_buf_free(&ex->body);
     http_arena_free(&ex->arena);
+    pthread_cond_destroy(&ex->cancel_done);
     pthread_mutex_destroy(&ex->lock);
     bt_free(ex);
 }
@@ -216,17 +220,43 @@ static void exchange_release(http_exchange *ex) {
         exchange_free(ex);
 }
 
-/* Runs the cancel callback if one is set and it has not run. The caller
- * guarantees ex is alive (a reference, or a suspended connection). */
-static void exchange_notify_cancel(http_exchange *ex) {
-    pthread_mutex_lock(&ex->lock);
+/* Waits (ex->lock held) until no cancel callback runs on another thread:
+ * after a finishing call or set_cancel returns, the callback is over. On the
+ * callback's own thread (the callback finishing ex itself) nothing waits. */
+static void exchange_wait_cancel_locked(http_exchange *ex) {
+    while (ex->cancel_running && !pthread_equal(ex->cancel_thread, pthread_self()))
+        pthread_cond_wait(&ex->cancel_done, &ex->lock);
+}
+
+/* Runs the cancel callback (ex->lock held on entry, released on return) if
+ * one is set and it has not run and the exchange is not finished. A
+ * reference of its own keeps ex alive through the callback, which may
+ * finish ex. */
+static void exchange_run_cancel_locked(http_exchange *ex) {
     http_cancel_fn fn = ex->cancel_notified ? NULL : ex->cancel_fn;
     void *ud = ex->cancel_ud;
-    if (fn != NULL)
-        ex->cancel_notified = true;
+    if (fn == NULL) {
+        pthread_mutex_unlock(&ex->lock);
+        return;
+    }
+    ex->cancel_notified = true;
+    ex->cancel_running = true;
+    ex->cancel_thread = pthread_self();
+    ex->refs++;
     pthread_mutex_unlock(&ex->lock);
-    if (fn != NULL)
-        fn(ex, ud);
+    fn(ex, ud);
+    pthread_mutex_lock(&ex->lock);
+    ex->cancel_running = false;
+    pthread_cond_broadcast(&ex->cancel_done);
+    pthread_mutex_unlock(&ex->lock);
+    exchange_release(ex);
+}
+
+/* Runs the cancel callback if due. The caller guarantees ex is alive (a
+ * reference, or a connection still suspended). */
+static void exchange_notify_cancel(http_exchange *ex) {
+    pthread_mutex_lock(&ex->lock);
+    exchange_run_cancel_locked(ex);
 }
 
 /* The second half of a resume decided under ex->lock (suspended flipped to
@@ -271,6 +301,8 @@ int http_exchange_finish(http_exchange *ex, http_answer *a) {
     }
     ex->app_holds = false;
     if (ex->canceled) {
+        ex->cancel_notified = true; /* not run yet: it never will */
+        exchange_wait_cancel_locked(ex);
         pthread_mutex_unlock(&ex->lock);
         http_answer_free(a);
         exchange_release(ex);
@@ -298,14 +330,13 @@ int http_exchange_drop(http_exchange *ex) {
 
 void http_exchange_set_cancel(http_exchange *ex, http_cancel_fn fn, void *ud) {
     pthread_mutex_lock(&ex->lock);
+    exchange_wait_cancel_locked(ex); /* the old callback is over */
     ex->cancel_fn = fn;
     ex->cancel_ud = ud;
-    bool now = fn != NULL && ex->canceled && !ex->cancel_notified;
-    if (now)
-        ex->cancel_notified = true;
-    pthread_mutex_unlock(&ex->lock);
-    if (now)
-        fn(ex, ud);
+    if (ex->canceled)
+        exchange_run_cancel_locked(ex); /* canceled already: run it now */
+    else
+        pthread_mutex_unlock(&ex->lock);
 }
 
 bool http_exchange_canceled(http_exchange *ex) {
@@ -374,6 +405,7 @@ static http_exchange *exchange_new(http_server *s, struct MHD_Connection *conn, 
                                    const char *method, bool *bad_query) {
     http_exchange *ex = bt_xcalloc(1, sizeof *ex);
     pthread_mutex_init(&ex->lock, NULL);
+    pthread_cond_init(&ex->cancel_done, NULL);
     ex->refs = 1; /* the connection's */
     ex->server = s;
     ex->conn = conn;
@@ -422,15 +454,15 @@ static bool exchange_admit(http_exchange *ex, bool bad_query) {
         }
     }
     if (match == HTTP_ROUTE_BAD_PATH || bad_query) {
-        ex->answer = http_answer_problem(400, NULL, "malformed percent-encoding in the URL", path,
-                                         NULL, 0);
+        ex->answer =
+            http_answer_problem(400, NULL, "malformed percent-encoding in the URL", path, NULL, 0);
     } else if (match == HTTP_ROUTE_NO_PATH) {
         ex->answer = http_answer_problem(404, NULL, "no resource at this path", path, NULL, 0);
     } else if (match == HTTP_ROUTE_NO_METHOD) {
         http_header h = {"Allow", allow};
         char detail[192];
-        snprintf(detail, sizeof detail, "method %s not allowed here; allowed: %s",
-                 ex->req.method, allow);
+        snprintf(detail, sizeof detail, "method %s not allowed here; allowed: %s", ex->req.method,
+                 allow);
         ex->answer = http_answer_problem(405, NULL, detail, path, &h, 1);
     } else if (too_large) {
         char detail[96];
@@ -541,8 +573,8 @@ static enum MHD_Result exchange_dispatch(http_exchange *ex) {
     }
     if (s->refuse_pending) { /* stopping: no new suspensions */
         ex->canceled = true;
-        ex->answer = http_answer_problem(503, NULL, "the server is shutting down", ex->req.path,
-                                         NULL, 0);
+        ex->answer =
+            http_answer_problem(503, NULL, "the server is shutting down", ex->req.path, NULL, 0);
         pthread_mutex_unlock(&ex->lock);
         pthread_mutex_unlock(&s->lock);
         exchange_notify_cancel(ex);
@@ -593,6 +625,9 @@ static void server_on_completed(void *cls, struct MHD_Connection *conn, void **r
     if (ex == NULL)
         return;
     *req_cls = NULL;
+    atomic_fetch_add(&s->requests, 1); /* counted before inflight drops: stats stay consistent */
+    if (!ex->sent)
+        atomic_fetch_add(&s->canceled, 1);
     pthread_mutex_lock(&s->lock);
     watch_remove(s, ex);
     pthread_mutex_lock(&ex->lock);
@@ -606,9 +641,6 @@ static void server_on_completed(void *cls, struct MHD_Connection *conn, void **r
     pthread_mutex_unlock(&s->lock);
     if (cancel)
         exchange_notify_cancel(ex);
-    atomic_fetch_add(&s->requests, 1);
-    if (!ex->sent)
-        atomic_fetch_add(&s->canceled, 1);
     exchange_release(ex);
 }
 
@@ -747,8 +779,8 @@ static int server_sockaddr(const char *address, uint16_t port, struct sockaddr_s
     return BT_EINVAL;
 }
 
-int http_server_start(const http_config *cfg, const http_route *routes, size_t n_routes,
-                      void *app, http_server **out, bt_error *err) {
+int http_server_start(const http_config *cfg, const http_route *routes, size_t n_routes, void *app,
+                      http_server **out, bt_error *err) {
     static const http_config defaults;
     *out = NULL;
     if (cfg == NULL)
@@ -757,8 +789,7 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
     struct sockaddr_storage ss;
     bool ipv6;
     if (server_sockaddr(address, cfg->port, &ss, &ipv6) < 0)
-        return bt_error_set(err, BT_EINVAL, "http: bind address %s is not an IP address",
-                            address);
+        return bt_error_set(err, BT_EINVAL, "http: bind address %s is not an IP address", address);
 
     http_server *s = bt_xcalloc(1, sizeof *s);
     s->wake[0] = s->wake[1] = -1;
@@ -787,8 +818,8 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
     }
 
     unsigned threads = cfg->threads ? cfg->threads : HTTP_DEFAULT_THREADS;
-    unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s
-                                                 : HTTP_DEFAULT_TIMEOUT_S;
+    unsigned timeout =
+        cfg->connection_timeout_s ? cfg->connection_timeout_s : HTTP_DEFAULT_TIMEOUT_S;
     s->timeout_s = timeout;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;

@@ -51,13 +51,19 @@
  * most once, when the exchange is canceled before an answer (client gone, or
  * server stopping). It runs on the watcher, an MHD thread, the thread calling
  * http_server_stop, or — if the exchange was already canceled when the
- * callback is registered — at once on the registering thread. It must be
- * quick and must not call http_server_stop. ex stays valid during the
- * callback, and the callback may itself finish the exchange (http_respond*
- * or http_exchange_drop, which then return BT_ECONFLICT). The callback may
- * run concurrently with a finishing call on another thread: a finishing call
- * returns BT_ECONFLICT exactly when the exchange was canceled, and then the
- * callback has run or is about to.
+ * callback is registered — at once on the registering thread. ex stays valid
+ * during the callback, and the callback may itself finish the exchange
+ * (http_respond* or http_exchange_drop, which then return BT_ECONFLICT).
+ *
+ * The guarantee that makes the callback's user data easy to free: once a
+ * finishing call (or http_exchange_set_cancel) has returned, the callback is
+ * not running and never will run. A finishing call that comes first gets
+ * BT_ECONFLICT and the callback is then skipped; one that comes while the
+ * callback runs on another thread waits for it to return. Hence the one rule:
+ * do not call a finishing function or http_exchange_set_cancel while holding
+ * a lock that the callback takes (take ex out of your shared structure under
+ * the lock, release it, then answer). The callback must be quick and must
+ * not call http_server_stop.
  *
  * Thread-safety. http_respond*, http_exchange_drop, http_exchange_set_cancel
  * and http_exchange_canceled may be called from any thread. http_request
@@ -68,10 +74,11 @@
  *
  * Authentication is off unless the config lists Basic users or bearer tokens.
  * Then every route needs credentials except routes flagged HTTP_ROUTE_PUBLIC.
- * Camunda's own /v2/status (health check, `security` absent in the spec's
- * path and served without credentials by Camunda) is meant to be public; the
- * lead's route table decides. Unauthenticated requests to unknown paths get
- * 401, not 404: without credentials nothing about the route table leaks.
+ * Decision for /v2/status: public. It is the health check (load balancers,
+ * probes, the SDKs' readiness waits); the Camunda spec lists 401 for
+ * /v2/topology but none for /v2/status, and it reveals only up/down. The
+ * flag is per route, so the route table states it on the row. Unauthenticated requests to unknown
+ * paths get 401, not 404: without credentials nothing about the route table leaks.
  */
 #ifndef BATON_SERVER_HTTP_H
 #define BATON_SERVER_HTTP_H
@@ -139,8 +146,10 @@ typedef struct http_config {
     uint16_t port;                 /* 0: ephemeral (read it with http_server_port) */
     unsigned threads;              /* MHD worker threads; 0: 2 */
     size_t max_body_bytes;         /* request body limit (413 beyond); 0: 4 MiB */
-    unsigned connection_timeout_s; /* idle connection timeout; 0: 60 (pending exchanges never time out) */
-    unsigned drain_timeout_ms;     /* http_server_stop waits this long for in-flight requests; 0: 10000 */
+    unsigned connection_timeout_s; /* idle connection timeout; 0: 60 (pending exchanges never time
+                                      out) */
+    unsigned
+        drain_timeout_ms; /* http_server_stop waits this long for in-flight requests; 0: 10000 */
     const http_basic_user *basic_users; /* Basic credentials; any entry turns auth on */
     size_t n_basic_users;
     const char *const *bearer_tokens; /* static bearer tokens; any entry turns auth on */
@@ -157,8 +166,8 @@ typedef struct http_config {
  * passed to every handler. On success stores the server in *out and returns
  * 0; on failure returns BT_EINVAL (bad config or route pattern) or BT_EIO
  * (cannot listen), fills err (may be NULL) and leaves *out NULL. */
-int http_server_start(const http_config *cfg, const http_route *routes, size_t n_routes,
-                      void *app, http_server **out, bt_error *err);
+int http_server_start(const http_config *cfg, const http_route *routes, size_t n_routes, void *app,
+                      http_server **out, bt_error *err);
 
 /* The port the server listens on (the real one when cfg.port was 0). */
 uint16_t http_server_port(const http_server *s);
@@ -283,7 +292,9 @@ int http_exchange_drop(http_exchange *ex);
 typedef void (*http_cancel_fn)(http_exchange *ex, void *ud);
 
 /* Registers (or replaces; fn NULL removes) the cancel callback; see the top.
- * Only while the application owns the exchange. */
+ * When it returns, a previously registered callback is not running. If ex
+ * is canceled already, fn runs before this returns. Only while the
+ * application owns the exchange. */
 void http_exchange_set_cancel(http_exchange *ex, http_cancel_fn fn, void *ud);
 
 /* Whether the exchange has been canceled (the client will get no answer from

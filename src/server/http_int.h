@@ -23,8 +23,6 @@ typedef struct http_arena {
     http_arena_block *head;
 } http_arena;
 
-#define HTTP_ARENA_INIT {NULL}
-
 /* Returns n bytes aligned for any object; aborts on out of memory (server
  * bookkeeping, base.h). */
 void *http_arena_alloc(http_arena *a, size_t n);

@@ -138,8 +138,9 @@ static int route_compile(const http_route *row, http_route_int *r, http_seg *seg
     const char *p = row->pattern;
     if (row->method == NULL || row->method[0] == '\0' || row->handler == NULL || p == NULL ||
         p[0] != '/')
-        return bt_error_set(err, BT_EINVAL, "route %s %s: needs a method, a handler and a path "
-                                            "starting with '/'",
+        return bt_error_set(err, BT_EINVAL,
+                            "route %s %s: needs a method, a handler and a path "
+                            "starting with '/'",
                             row->method ? row->method : "?", p ? p : "?");
     r->row = row;
     r->segs = segs;
@@ -425,8 +426,8 @@ static bool mp_read_value(const char **pp, const char *end, char *out, size_t ca
 /* Walks "type; a=b; c="d"" calling back for each parameter. For the
  * Content-Type of the request (boundary) and Content-Disposition (name,
  * filename). Returns false when malformed. */
-static bool mp_params(const char *p, const char *end, bool (*fn)(void *, const char *, size_t,
-                                                                  const char **, const char *),
+static bool mp_params(const char *p, const char *end,
+                      bool (*fn)(void *, const char *, size_t, const char **, const char *),
                       void *ud) {
     while (p < end && *p != ';')
         p++; /* the type itself */
@@ -555,8 +556,7 @@ int http_multipart_parse(const char *content_type, const char *body, size_t len,
                 break;
             }
             if (!mp_part_header(&h, p, eol))
-                return bt_error_set(err, BT_EINVAL, "multipart: part %d: malformed header",
-                                    index);
+                return bt_error_set(err, BT_EINVAL, "multipart: part %d: malformed header", index);
             p = eol + 2;
         }
         if (!h.has_disposition)

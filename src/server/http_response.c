@@ -194,8 +194,7 @@ int http_respond_json(http_exchange *ex, int status, const char *json, size_t le
 
 int http_respond_problem(http_exchange *ex, int status, const char *title, const char *detail) {
     const char *instance = http_request_path(http_exchange_request(ex));
-    return http_exchange_finish(ex,
-                                http_answer_problem(status, title, detail, instance, NULL, 0));
+    return http_exchange_finish(ex, http_answer_problem(status, title, detail, instance, NULL, 0));
 }
 
 int http_respond_error(http_exchange *ex, int code, const char *detail) {

@@ -166,8 +166,8 @@ static void client_init(client *c, uint16_t port, const req_opts *o) {
         snprintf(line, sizeof line, "Authorization: %s", o->authorization);
         c->headers = curl_slist_append(c->headers, line);
     }
-    c->headers = curl_slist_append(c->headers, o->expect_continue ? "Expect: 100-continue"
-                                                                  : "Expect:");
+    c->headers =
+        curl_slist_append(c->headers, o->expect_continue ? "Expect: 100-continue" : "Expect:");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 }
 
@@ -307,8 +307,7 @@ static int h_no_content(http_exchange *ex, const http_request *req, void *app) {
 static int h_user(http_exchange *ex, const http_request *req, void *app) {
     (void)app;
     const char *user = http_request_user(req);
-    return http_respond(ex, 200, "text/plain", user ? user : "-", user ? strlen(user) : 1, NULL,
-                        0);
+    return http_respond(ex, 200, "text/plain", user ? user : "-", user ? strlen(user) : 1, NULL, 0);
 }
 
 /* ---- multipart ------------------------------------------------------------------- */
@@ -318,12 +317,11 @@ static int collect_part(void *ud, const http_part *p) {
     bt_buf hex = BT_BUF_INIT;
     for (size_t i = 0; i < p->len; i++)
         bt_buf_printf(&hex, "%02x", ((const unsigned char *)p->data)[i]);
-    json_array_append_new(parts, json_pack("{ss sO sO si ss}", "name", p->name, "filename",
-                                           p->filename ? json_string(p->filename) : json_null(),
-                                           "type",
-                                           p->content_type ? json_string(p->content_type)
-                                                           : json_null(),
-                                           "len", (int)p->len, "hex", hex.data ? hex.data : ""));
+    json_array_append_new(parts,
+                          json_pack("{ss so so si ss}", "name", p->name, "filename",
+                                    p->filename ? json_string(p->filename) : json_null(), "type",
+                                    p->content_type ? json_string(p->content_type) : json_null(),
+                                    "len", (int)p->len, "hex", hex.data ? hex.data : ""));
     bt_buf_free(&hex);
     return 0;
 }
@@ -482,16 +480,14 @@ static void test_routing(void **state) {
     assert_true(infos >= 1); /* "listening on" went through the log callback */
     reply r;
 
-    assert_int_equal(get(port, "/v2/items/7/parts/x%2Fy?q=hello+world&q=2&flag&e=%C3%A9", &r),
-                     200);
+    assert_int_equal(get(port, "/v2/items/7/parts/x%2Fy?q=hello+world&q=2&flag&e=%C3%A9", &r), 200);
     json_t *j = reply_json(&r);
     assert_string_equal(jstr(j, "a"), "7");
     assert_string_equal(jstr(j, "b"), "x/y"); /* decoded after splitting */
     assert_string_equal(jstr(j, "path"), "/v2/items/7/parts/x%2Fy");
     json_t *q = json_object_get(j, "query");
     assert_int_equal(json_array_size(q), 4);
-    assert_string_equal(json_string_value(json_array_get(json_array_get(q, 0), 1)),
-                        "hello world");
+    assert_string_equal(json_string_value(json_array_get(json_array_get(q, 0), 1)), "hello world");
     assert_string_equal(json_string_value(json_array_get(json_array_get(q, 1), 1)), "2");
     assert_string_equal(json_string_value(json_array_get(json_array_get(q, 2), 0)), "flag");
     assert_string_equal(json_string_value(json_array_get(json_array_get(q, 2), 1)), "");
@@ -609,8 +605,8 @@ static void test_json_echo(void **state) {
     (void)state;
     http_server *s = start(NULL, body_routes, 1);
     const char *json = "{\"a\":[1,2,3],\"s\":\"\xc3\xa9\\\"\",\"n\":null}";
-    req_opts o = {.path = "/echo", .body = json, .len = strlen(json),
-                  .content_type = "application/json"};
+    req_opts o = {
+        .path = "/echo", .body = json, .len = strlen(json), .content_type = "application/json"};
     reply r;
     assert_int_equal(request(http_server_port(s), &o, &r), CURLE_OK);
     assert_int_equal(r.status, 200);
@@ -777,17 +773,12 @@ static void test_multipart_upload(void **state) {
     curl_easy_cleanup(easy);
 
     /* Not multipart at all: the handler's 400. */
-    o = (req_opts){.path = "/v2/deployments", .body = "{}", .len = 2,
-                   .content_type = "application/json"};
+    o = (req_opts){
+        .path = "/v2/deployments", .body = "{}", .len = 2, .content_type = "application/json"};
     assert_int_equal(request(http_server_port(s), &o, &r), CURLE_OK);
     assert_problem(&r, 400, NULL, "/v2/deployments");
     reply_free(&r);
     http_server_stop(s);
-}
-
-static int count_parts(void *ud, const http_part *p) {
-    json_t *parts = ud;
-    return collect_part(parts, p);
 }
 
 static int stop_at_first(void *ud, const http_part *p) {
@@ -814,7 +805,7 @@ static void test_multipart_parser(void **state) {
                      "--xyz--\r\nepilogue";
     json_t *parts = json_array();
     bt_error err;
-    assert_int_equal(http_multipart_parse(ct, ok, strlen(ok), count_parts, parts, &err), 0);
+    assert_int_equal(http_multipart_parse(ct, ok, strlen(ok), collect_part, parts, &err), 0);
     assert_int_equal(json_array_size(parts), 2);
     assert_string_equal(jstr(json_array_get(parts, 0), "name"), "empty");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(parts, 0), "len")), 0);
@@ -834,7 +825,8 @@ static void test_multipart_parser(void **state) {
         {"multipart/form-data; boundary=xyz", "no delimiter at all"},
         {"multipart/form-data; boundary=xyz",
          "--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"},
-        {"multipart/form-data; boundary=xyz", "--xyz\r\nContent-Type: text/plain\r\n\r\nx\r\n--xyz--"},
+        {"multipart/form-data; boundary=xyz",
+         "--xyz\r\nContent-Type: text/plain\r\n\r\nx\r\n--xyz--"},
         {"multipart/form-data; boundary=xyz",
          "--xyz\r\nContent-Disposition: form-data; name=\"a\r\n\r\nx\r\n--xyz--"},
         {"multipart/form-data; boundary=xyz", "--xyz\r\nno colon here\r\n\r\nx\r\n--xyz--"},
@@ -843,7 +835,7 @@ static void test_multipart_parser(void **state) {
     };
     for (size_t i = 0; i < BT_ARRAY_LEN(bad); i++) {
         json_t *sink = json_array();
-        int rc = http_multipart_parse(bad[i].ct, bad[i].body, strlen(bad[i].body), count_parts,
+        int rc = http_multipart_parse(bad[i].ct, bad[i].body, strlen(bad[i].body), collect_part,
                                       sink, &err);
         if (rc != BT_EINVAL)
             fail_msg("case %zu: rc %d", i, rc);
@@ -975,6 +967,44 @@ static void wait_idle(http_server *s) {
         sched_yield();
 }
 
+/* A cancel callback that blocks until released, to show that a finishing
+ * call on another thread waits for it; and one that finishes ex itself. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, release, finished;
+    http_exchange *ex;
+    int respond_rc;
+    bool finished_seen_by_responder;
+} slow = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void slow_cancel(http_exchange *ex, void *ud) {
+    (void)ud;
+    (void)ex;
+    pthread_mutex_lock(&slow.lock);
+    slow.entered = true;
+    pthread_cond_broadcast(&slow.cond);
+    while (!slow.release)
+        pthread_cond_wait(&slow.cond, &slow.lock);
+    slow.finished = true;
+    pthread_mutex_unlock(&slow.lock);
+}
+
+static void *slow_responder(void *arg) {
+    (void)arg;
+    slow.respond_rc = http_respond_json(slow.ex, 200, "{}", 2);
+    pthread_mutex_lock(&slow.lock);
+    slow.finished_seen_by_responder = slow.finished;
+    pthread_mutex_unlock(&slow.lock);
+    return NULL;
+}
+
+static void self_finishing_cancel(http_exchange *ex, void *ud) {
+    (void)ud;
+    assert_int_equal(http_exchange_drop(ex), BT_ECONFLICT);
+    on_cancel(ex, &pq); /* counts; ex is still valid during the callback */
+}
+
 static void test_client_gone(void **state) {
     (void)state;
     http_server *s = start(NULL, async_routes, BT_ARRAY_LEN(async_routes));
@@ -985,9 +1015,9 @@ static void test_client_gone(void **state) {
      *    leaves; the late answer returns BT_ECONFLICT and frees. */
     pq_reset(true);
     client *c = start_pending(multi, port, "/wait?i=a", 1);
-    http_stats st;
-    http_server_stats(s, &st);
-    assert_int_equal(st.pending, 1);
+    http_stats st; /* the handler parks ex just before the server suspends it */
+    for (http_server_stats(s, &st); st.pending != 1; http_server_stats(s, &st))
+        sched_yield();
     abandon(multi, c);
     pq_wait_canceled(1);
     assert_ptr_equal(pq.canceled_ex, pq.items[0]);
@@ -1029,6 +1059,37 @@ static void test_client_gone(void **state) {
     curl_multi_remove_handle(multi, c->easy);
     client_free(c);
     bt_free(c);
+
+    /* 4. A finishing call racing a running callback returns only after the
+     *    callback did: the application may free the callback's data then. */
+    pq_reset(false);
+    c = start_pending(multi, port, "/wait?i=d", 1);
+    slow.entered = slow.release = slow.finished = false;
+    slow.ex = pq.items[0];
+    http_exchange_set_cancel(slow.ex, slow_cancel, NULL);
+    abandon(multi, c);
+    pthread_mutex_lock(&slow.lock);
+    while (!slow.entered)
+        pthread_cond_wait(&slow.cond, &slow.lock);
+    pthread_mutex_unlock(&slow.lock);
+    pthread_t responder;
+    pthread_create(&responder, NULL, slow_responder, NULL);
+    sched_yield();
+    pthread_mutex_lock(&slow.lock);
+    slow.release = true;
+    pthread_cond_broadcast(&slow.cond);
+    pthread_mutex_unlock(&slow.lock);
+    pthread_join(responder, NULL);
+    assert_int_equal(slow.respond_rc, BT_ECONFLICT);
+    assert_true(slow.finished_seen_by_responder);
+
+    /* 5. The callback finishes the exchange itself. */
+    pq_reset(false);
+    c = start_pending(multi, port, "/wait?i=e", 1);
+    http_exchange_set_cancel(pq.items[0], self_finishing_cancel, NULL);
+    abandon(multi, c);
+    pq_wait_canceled(1);
+    wait_idle(s);
 
     /* The server still answers. */
     reply r;
@@ -1104,7 +1165,8 @@ static void test_stop_cancels(void **state) {
     assert_int_equal(http_respond_json(pq.items[0], 200, "{}", 2), BT_ECONFLICT);
 }
 
-/* ---- tests: authentication -------------------------------------------------------------------- */
+/* ---- tests: authentication --------------------------------------------------------------------
+ */
 
 static const http_route auth_routes[] = {
     {"GET", "/v2/topology", h_user, "needs credentials", 0},
@@ -1145,8 +1207,8 @@ static void test_auth(void **state) {
     (void)state;
     static const http_basic_user users[] = {{"demo", "demo-secret"}, {"ops", "x"}};
     static const char *const tokens[] = {"tok-123"};
-    http_config cfg = {.basic_users = users, .n_basic_users = 2, .bearer_tokens = tokens,
-                       .n_bearer_tokens = 1};
+    http_config cfg = {
+        .basic_users = users, .n_basic_users = 2, .bearer_tokens = tokens, .n_bearer_tokens = 1};
     http_server *s = start(&cfg, auth_routes, BT_ARRAY_LEN(auth_routes));
     uint16_t port = http_server_port(s);
     char hdr[256];
@@ -1167,8 +1229,8 @@ static void test_auth(void **state) {
     reply_free(&r);
 
     static const char *const wrong[] = {
-        "demo:demo-secreT", "demo:demo-secret2", "demo:", "demo", ":demo-secret",
-        "ops:demo-secret",  "nobody:x",          "demo:x",
+        "demo:demo-secreT", "demo:demo-secret2", "demo:",    "demo",
+        ":demo-secret",     "ops:demo-secret",   "nobody:x", "demo:x",
     };
     for (size_t i = 0; i < BT_ARRAY_LEN(wrong); i++) {
         auth_get(port, "/v2/topology", basic(wrong[i], hdr), &r);
@@ -1176,8 +1238,8 @@ static void test_auth(void **state) {
         reply_free(&r);
     }
     static const char *const bad_headers[] = {
-        "Basic !!!!", "Basic", "Bearer", "Bearer tok-12", "Bearer tok-1234", "Digest tok-123",
-        "tok-123",
+        "Basic !!!!",      "Basic",          "Bearer",  "Bearer tok-12",
+        "Bearer tok-1234", "Digest tok-123", "tok-123",
     };
     for (size_t i = 0; i < BT_ARRAY_LEN(bad_headers); i++) {
         auth_get(port, "/v2/topology", bad_headers[i], &r);
@@ -1313,13 +1375,13 @@ static void test_static_files(void **state) {
         const char *path;
         long status;
     } refused[] = {
-        {"/ui/../etc/passwd", 400},    /* sent as is: the client does not normalise */
+        {"/ui/../etc/passwd", 400},     /* sent as is: the client does not normalise */
         {"/ui/%2e%2e/etc/passwd", 400}, /* decoded to ".." */
         {"/ui/sub/..%2f..%2fx", 400},
         {"/ui/.%2fapp.js", 400},
         {"/ui/escape.txt", 404}, /* a symlink out of the root */
         {"/ui/missing.js", 404},
-        {"/ui/sub", 404}, /* a directory */
+        {"/ui/sub", 404},   /* a directory */
         {"/ui/a%5cb", 400}, /* backslash */
     };
     for (size_t i = 0; i < BT_ARRAY_LEN(refused); i++) {
@@ -1337,7 +1399,8 @@ static void test_static_files(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
-/* ---- tests: malformed input on a raw socket ---------------------------------------------------- */
+/* ---- tests: malformed input on a raw socket ----------------------------------------------------
+ */
 
 /* Sends bytes on a fresh connection, half-closes when asked (an incomplete
  * request is otherwise, rightly, waited for), and reads until the server
@@ -1361,7 +1424,8 @@ static size_t raw_exchange(uint16_t port, const void *data, size_t len, bool hal
             if (n > 0)
                 got += (size_t)n;
             if (n < 0 && errno != ECONNRESET)
-                fail_msg("recv: %s after %zu bytes: %.*s (sent %.*s)", strerror(errno), got, (int)got, out, (int)len, (const char *)data);
+                fail_msg("recv: %s after %zu bytes: %.*s (sent %.*s)", strerror(errno), got,
+                         (int)got, out, (int)len, (const char *)data);
             break;
         }
         got += (size_t)n;

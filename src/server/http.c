@@ -18,8 +18,10 @@
  * MHD calls the access handler (server_on_request) several times per request:
  *   1. headers in (*req_cls NULL): exchange_new copies the request and
  *      exchange_admit routes, authenticates and checks Content-Length. A body
- *      announced too large is refused at once (413 queued; MHD closes
- *      without reading it). Other refusals (401/404/405/400) are stored and
+ *      announced too large is read and discarded, then answered 413 (a
+ *      client writing its body before reading gets the answer, not a broken
+ *      pipe); with "Expect: 100-continue", or beyond HTTP_DISCARD_MAX, it is
+ *      refused at once, unread. Other refusals (401/404/405/400) are stored and
  *      sent after the body has been read and discarded, so clients that send
  *      the body before reading the answer still get it.
  *   2. body chunks: appended to ex->body up to the limit; past it the body
@@ -52,6 +54,9 @@
  */
 #define _GNU_SOURCE /* POLLRDHUP, pipe2 */
 #include "server/http_int.h"
+
+/* The largest over-limit body read and discarded before answering 413. */
+#define HTTP_DISCARD_MAX (64ull << 20)
 
 #include <microhttpd.h>
 
@@ -445,12 +450,18 @@ static bool exchange_admit(http_exchange *ex, bool bad_query) {
             length = ULLONG_MAX;
     }
     bool too_large = length > s->max_body;
+    /* A body announced too large is still read (and discarded) up to
+     * HTTP_DISCARD_MAX, so a client that writes it before reading gets the
+     * 413 instead of a broken pipe; beyond that it is refused unread. */
+    const char *expect = http_request_header(&ex->req, "Expect");
+    bool refuse_now = length > HTTP_DISCARD_MAX ||
+                      (too_large && expect && strcasecmp(expect, "100-continue") == 0);
 
     if (http_auth_enabled(&s->auth) && !public_route) {
         const char *authz = http_request_header(&ex->req, "Authorization");
         if (!http_auth_check(&s->auth, authz, &ex->arena, &ex->req.user)) {
             ex->answer = http_auth_challenge(&s->auth, path, authz != NULL);
-            return too_large;
+            return refuse_now;
         }
     }
     if (match == HTTP_ROUTE_BAD_PATH || bad_query) {
@@ -464,14 +475,16 @@ static bool exchange_admit(http_exchange *ex, bool bad_query) {
         snprintf(detail, sizeof detail, "method %s not allowed here; allowed: %s", ex->req.method,
                  allow);
         ex->answer = http_answer_problem(405, NULL, detail, path, &h, 1);
-    } else if (too_large) {
+    } else if (too_large && refuse_now) {
         char detail[96];
         snprintf(detail, sizeof detail, "request body exceeds %zu bytes", s->max_body);
         ex->answer = http_answer_problem(413, NULL, detail, path, NULL, 0);
+    } else if (too_large) {
+        ex->too_large = true; /* discard the body; exchange_dispatch answers 413 */
     } else if (length > 0) {
         bt_buf_reserve(&ex->body, (size_t)length); /* a failure shows at dispatch */
     }
-    return too_large;
+    return refuse_now;
 }
 
 static void exchange_take_body(http_exchange *ex, const char *data, size_t n) {

@@ -28,6 +28,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ -f package-lock.json ] && [ ! -d node_modules ] ; then
-  npm ci --no-audit --no-fund --loglevel=error
+# npm ci when node_modules is missing or older than the lock file.
+if [ -f package-lock.json ]; then
+  stamp=node_modules/.baton-lock.sha256
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
 fi

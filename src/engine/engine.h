@@ -225,6 +225,8 @@ typedef struct eng_definition_view {
 } eng_definition_view;
 int eng_definitions_each(const eng_engine *e, int (*cb)(void *ud, const eng_definition_view *d),
                          void *ud);
+/* The name of an element of a definition, or NULL (unknown or unnamed). */
+const char *eng_element_name(const eng_engine *e, uint64_t definition_key, const char *element_id);
 /* One definition by key; BT_ENOTFOUND. */
 int eng_definition_get(const eng_engine *e, uint64_t key, eng_definition_view *out);
 

@@ -58,6 +58,14 @@ int eng_definitions_each(const eng_engine *e, int (*cb)(void *ud, const eng_defi
     return rc;
 }
 
+const char *eng_element_name(const eng_engine *e, uint64_t definition_key, const char *element_id) {
+    const eng_definition *d = bt_map_get(&e->definitions, definition_key);
+    if (!d)
+        return NULL;
+    int i = bpmn_find_element(d->process, element_id);
+    return i >= 0 ? d->process->elements[i].name : NULL;
+}
+
 int eng_definition_get(const eng_engine *e, uint64_t key, eng_definition_view *out) {
     const eng_definition *d = bt_map_get(&e->definitions, key);
     if (!d)

@@ -532,7 +532,8 @@ static int elements_source(search *s, eng_engine *e, store *st, bt_error *err) {
         api_put_time(&b, "startDate", row->start_ms, true);
         api_put_time(&b, "endDate", row->end_ms, true);
         api_put_str(&b, "elementId", row->element_id, true);
-        api_put_str(&b, "elementName", row->element_id, true);
+        const char *name = eng_element_name(e, er.def_key, row->element_id);
+        api_put_str(&b, "elementName", name ? name : row->element_id, true);
         api_put_str(&b, "type", row->type, true);
         api_put_str(&b, "state", row->state, true);
         bt_buf_puts(&b, incident ? ",\"hasIncident\":true" : ",\"hasIncident\":false");

@@ -14,6 +14,7 @@
  * flag is set.
  */
 #include "cli/client.h"
+#include "feel/feel.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -238,19 +239,11 @@ static struct curl_slist *base_headers(cli_client *c, const char *content_type) 
     return list;
 }
 
-int cli_client_request(cli_client *c, const char *method, const char *path, json_t *body,
-                       long timeout_ms, cli_response *out) {
-    char *json = NULL;
-    if (body) {
-        json = json_dumps(body, JSON_COMPACT);
-        if (!json)
-            return BT_ENOMEM;
-    }
+int cli_client_request_text(cli_client *c, const char *method, const char *path, const char *json,
+                            long timeout_ms, cli_response *out) {
     struct curl_slist *headers = base_headers(c, json ? "Content-Type: application/json" : NULL);
-    if (!headers) {
-        bt_free(json);
+    if (!headers)
         return BT_ENOMEM;
-    }
     CURL *h = c->curl;
     curl_easy_setopt(h, CURLOPT_MIMEPOST, NULL);
     if (strcmp(method, "GET") == 0) {
@@ -266,6 +259,18 @@ int cli_client_request(cli_client *c, const char *method, const char *path, json
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(headers);
+    return rc;
+}
+
+int cli_client_request(cli_client *c, const char *method, const char *path, json_t *body,
+                       long timeout_ms, cli_response *out) {
+    char *json = NULL;
+    if (body) {
+        json = json_dumps(body, JSON_COMPACT);
+        if (!json)
+            return BT_ENOMEM;
+    }
+    int rc = cli_client_request_text(c, method, path, json, timeout_ms, out);
     bt_free(json);
     return rc;
 }
@@ -340,28 +345,59 @@ void cli_report_failure(const cli_client *c, const cli_response *r, int rc) {
     json_decref(doc);
 }
 
+int cli_call_text(cli_client *c, const char *method, const char *path, const char *json,
+                  long timeout_ms, cli_response *out) {
+    int rc = cli_client_request_text(c, method, path, json, timeout_ms, out);
+    if (rc != BT_OK || out->status < 200 || out->status > 299) {
+        cli_report_failure(c, out, rc);
+        cli_response_free(out);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_call(cli_client *c, const char *method, const char *path, json_t *body, long timeout_ms,
              json_t **out) {
     if (out)
         *out = NULL;
-    cli_response r = {0};
-    int rc = cli_client_request(c, method, path, body, timeout_ms, &r);
-    if (rc != BT_OK || r.status < 200 || r.status > 299) {
-        cli_report_failure(c, &r, rc);
-        cli_response_free(&r);
+    char *json = NULL;
+    if (body && !(json = json_dumps(body, JSON_COMPACT))) {
+        fprintf(stderr, "error: out of memory\n");
         return 1;
     }
+    cli_response r = {0};
+    int status = cli_call_text(c, method, path, json, timeout_ms, &r);
+    bt_free(json);
+    if (status != 0)
+        return status;
     if (out && r.body.len > 0) {
         json_error_t jerr;
         *out = json_loadb(r.body.data, r.body.len, 0, &jerr);
         if (!*out) {
             fprintf(stderr, "error: the server's answer is not JSON: %s\n", jerr.text);
-            cli_response_free(&r);
-            return 1;
+            status = 1;
         }
     }
     cli_response_free(&r);
-    return 0;
+    return status;
+}
+
+int cli_json_object_text(const char *json, size_t len, bt_buf *out, bt_error *err) {
+    feel_value *v = NULL;
+    bt_error perr = {0};
+    int rc = feel_value_from_json(json, len, &v, &perr);
+    if (rc == BT_ENOMEM)
+        return bt_error_set(err, rc, "out of memory");
+    if (rc != BT_OK)
+        return bt_error_set(err, BT_EINVAL, "not JSON: %s (line %d, column %d)", perr.message,
+                            perr.line, perr.column);
+    if (feel_value_type(v) != FEEL_CONTEXT) {
+        feel_value_unref(v);
+        return bt_error_set(err, BT_EINVAL, "not a JSON object");
+    }
+    rc = feel_value_to_json(v, out);
+    feel_value_unref(v);
+    return rc == BT_OK && !out->failed ? BT_OK : bt_error_set(err, BT_ENOMEM, "out of memory");
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */

@@ -90,6 +90,10 @@ void cli_response_free(cli_response *r);
 int cli_client_request(cli_client *c, const char *method, const char *path, json_t *body,
                        long timeout_ms, cli_response *out);
 
+/* The same with the body as JSON text (NULL: no body). */
+int cli_client_request_text(cli_client *c, const char *method, const char *path, const char *json,
+                            long timeout_ms, cli_response *out);
+
 /* POST /v2/deployments: every file as a `resources` part (its base name as
  * the file name). Returns as cli_client_request. */
 int cli_client_deploy(cli_client *c, char *const *files, int n_files, cli_response *out);
@@ -105,6 +109,24 @@ void cli_report_failure(const cli_client *c, const cli_response *r, int rc);
  * (cli_report_failure) and returns 1, the commands' exit status. */
 int cli_call(cli_client *c, const char *method, const char *path, json_t *body, long timeout_ms,
              json_t **out);
+
+/* The same with a JSON text body, keeping the raw answer: on a 2xx returns
+ * 0 with *out filled (cli_response_free it); otherwise prints the failure
+ * and returns 1 (out freed). */
+int cli_call_text(cli_client *c, const char *method, const char *path, const char *json,
+                  long timeout_ms, cli_response *out);
+
+/* ---- variables: exact JSON ------------------------------------------------------
+ *
+ * Process variables pass through the client as text, normalised by baton's
+ * own JSON reader and writer (src/feel): numbers stay exact decimals, as the
+ * server reads them (a JSON library with binary doubles would turn 19.99
+ * into 19.989999999999998), and integers of any size parse. */
+
+/* Parses json[0..len); if it is an object, appends its compact JSON to out
+ * and returns 0. Otherwise returns BT_EINVAL with err's message saying why
+ * ("not JSON: ..." or "not an object"), or BT_ENOMEM. */
+int cli_json_object_text(const char *json, size_t len, bt_buf *out, bt_error *err);
 
 /* ---- small helpers shared by the commands --------------------------------- */
 

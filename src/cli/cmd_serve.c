@@ -4,10 +4,14 @@
  *
  *   baton serve [--port 8080] [--bind 127.0.0.1] [--data ./data]
  *               [--log-level info] [--basic USER:PASSWORD]... [--token TOKEN]...
+ *               [--web DIR]
  *
  * Every option is also an environment variable: BATON_PORT, BATON_BIND,
  * BATON_DATA, BATON_LOG_LEVEL, BATON_BASIC (comma-separated USER:PASSWORD
- * pairs) and BATON_TOKENS (comma-separated); a flag wins over the variable.
+ * pairs), BATON_TOKENS (comma-separated) and BATON_WEB; a flag wins over the
+ * variable. --web is the web UI's directory (served at / and /ui/); without
+ * it, the `web` directory next to the baton executable when there is one
+ * (a build tree's <build>/web), else no UI.
  * Authentication is off unless credentials are given; serving beyond the
  * loopback without any is allowed but logged as a warning.
  *
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "runtime/invoker.h"
@@ -43,12 +48,14 @@ typedef struct serve_options {
     char *tokens[MAX_CREDENTIALS];
     int n_tokens;
     long max_queue;
+    const char *web;
+    char web_default[PATH_MAX]; /* <directory of the executable>/web */
 } serve_options;
 
 static int usage(void) {
     fprintf(stderr, "usage: baton serve [--port N] [--bind ADDRESS] [--data DIR] "
                     "[--log-level debug|info|warn|error] [--basic USER:PASSWORD]... "
-                    "[--token TOKEN]... [--max-queue N]\n");
+                    "[--token TOKEN]... [--max-queue N] [--web DIR]\n");
     return 2;
 }
 
@@ -74,6 +81,7 @@ static int parse_options(int argc, char **argv, serve_options *o) {
     o->data = (env = getenv("BATON_DATA")) ? env : "./data";
     o->log_level = (env = getenv("BATON_LOG_LEVEL")) ? env : "info";
     o->max_queue = 10000;
+    o->web = getenv("BATON_WEB");
     bool flag_basic = false, flag_tokens = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -96,6 +104,8 @@ static int parse_options(int argc, char **argv, serve_options *o) {
             o->data = v;
         } else if (!strcmp(a, "--log-level")) {
             o->log_level = v;
+        } else if (!strcmp(a, "--web")) {
+            o->web = v;
         } else if (!strcmp(a, "--max-queue")) {
             o->max_queue = strtol(v, NULL, 10);
         } else if (!strcmp(a, "--basic")) {
@@ -118,6 +128,18 @@ static int parse_options(int argc, char **argv, serve_options *o) {
     if (o->port < 0 || o->port > 65535) {
         fprintf(stderr, "baton serve: port %ld is out of range\n", o->port);
         return -1;
+    }
+    if (!o->web) { /* the `web` directory next to the executable, if any */
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        char *slash = n > 0 ? (exe[n] = 0, strrchr(exe, '/')) : NULL;
+        struct stat st;
+        if (slash) {
+            *slash = 0;
+            snprintf(o->web_default, sizeof o->web_default, "%s/web", exe);
+            if (stat(o->web_default, &st) == 0 && S_ISDIR(st.st_mode))
+                o->web = o->web_default;
+        }
     }
     if (bt_log_level_parse(o->log_level) < 0) {
         fprintf(stderr, "baton serve: unknown log level '%s'\n", o->log_level);
@@ -171,7 +193,7 @@ int cli_cmd_serve(int argc, char **argv) {
         free_options(&o);
         return 1;
     }
-    api *a = api_new(loop, NULL);
+    api *a = api_new(loop, &(api_config){.web_root = o.web});
 
     http_basic_user users[MAX_CREDENTIALS];
     for (int i = 0; i < o.n_basic; i++) {
@@ -214,8 +236,8 @@ int cli_cmd_serve(int argc, char **argv) {
                "serving on %s without authentication: anyone who reaches this "
                "address can deploy and run processes (--basic / --token)",
                o.bind);
-    bt_log(BT_LOG_INFO, "baton listening on http://%s:%u, store %s, authentication %s", o.bind,
-           (unsigned)http_server_port(http), rt_loop_store(loop),
+    bt_log(BT_LOG_INFO, "baton listening on http://%s:%u, store %s, web UI %s, authentication %s",
+           o.bind, (unsigned)http_server_port(http), rt_loop_store(loop), o.web ? o.web : "off",
            auth ? (o.n_basic && o.n_tokens ? "basic+bearer"
                    : o.n_basic             ? "basic"
                                            : "bearer")

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "feel/feel.h"
 
 static const char usage_text[] =
     "usage: baton start PROCESS_ID [--variables JSON] [--version N] [--business-id ID]\n"
@@ -24,6 +25,41 @@ static const char usage_text[] =
     "\n" CLI_CLIENT_OPTIONS_HELP;
 
 #define DEFAULT_AWAIT_MS 60000L
+
+/* Prints the instance key, or with await the final variables, exactly as
+ * the server sent them (read with baton's JSON: no binary doubles). */
+static int print_answer(const cli_response *r, bool await) {
+    feel_value *doc = NULL;
+    bt_error err = {0};
+    if (feel_value_from_json(r->body.data, r->body.len, &doc, &err) != BT_OK ||
+        feel_value_type(doc) != FEEL_CONTEXT) {
+        fprintf(stderr, "error: the server's answer is not a JSON object\n");
+        feel_value_unref(doc);
+        return 1;
+    }
+    int status = 0;
+    if (await) {
+        const feel_value *vars = feel_context_get(doc, "variables", 9);
+        bt_buf out = BT_BUF_INIT;
+        if (vars && feel_value_type(vars) == FEEL_CONTEXT)
+            feel_value_to_json(vars, &out);
+        else
+            bt_buf_puts(&out, "{}");
+        status = out.failed ? 1 : 0;
+        printf("%s\n", out.failed ? "" : out.data);
+        bt_buf_free(&out);
+    } else {
+        size_t len = 0;
+        const char *key = feel_string_ptr(feel_context_get(doc, "processInstanceKey", 18), &len);
+        status = key ? 0 : 1;
+        if (key)
+            printf("%.*s\n", (int)len, key);
+        else
+            fprintf(stderr, "error: the answer has no processInstanceKey\n");
+    }
+    feel_value_unref(doc);
+    return status;
+}
 
 int cli_cmd_start(int argc, char **argv) {
     cli_client_config cfg = {0};
@@ -72,54 +108,45 @@ int cli_cmd_start(int argc, char **argv) {
         return 2;
     }
 
-    json_t *body = json_object();
-    if (!body)
-        return 1;
+    /* The body as text: the variables keep their exact numbers (client.h). */
+    bt_buf body = BT_BUF_INIT;
+    bt_buf_puts(&body, "{\"processDefinitionId\":");
+    bt_buf_json_string(&body, process_id, strlen(process_id));
     if (variables) {
-        json_error_t jerr;
-        json_t *vars = json_loads(variables, 0, &jerr);
-        if (!json_is_object(vars)) {
-            if (vars)
-                fprintf(stderr, "error: --variables must be a JSON object\n");
-            else
-                fprintf(stderr, "error: --variables is not valid JSON: %s (column %d)\n", jerr.text,
-                        jerr.column);
-            json_decref(vars);
-            json_decref(body);
-            return 2;
+        bt_error err = {0};
+        bt_buf_puts(&body, ",\"variables\":");
+        if (cli_json_object_text(variables, strlen(variables), &body, &err) != BT_OK) {
+            fprintf(stderr, "error: --variables is %s\n", err.message);
+            bt_buf_free(&body);
+            return err.code == BT_ENOMEM ? 1 : 2;
         }
-        json_object_set_new(body, "variables", vars);
     }
-    cli_json_set_str(body, "processDefinitionId", process_id);
     if (version > 0)
-        json_object_set_new(body, "processDefinitionVersion", json_integer(version));
-    if (business_id)
-        cli_json_set_str(body, "businessId", business_id);
-    if (await) {
-        json_object_set_new(body, "awaitCompletion", json_true());
-        json_object_set_new(body, "requestTimeout", json_integer(timeout));
+        bt_buf_printf(&body, ",\"processDefinitionVersion\":%ld", version);
+    if (business_id) {
+        bt_buf_puts(&body, ",\"businessId\":");
+        bt_buf_json_string(&body, business_id, strlen(business_id));
+    }
+    if (await)
+        bt_buf_printf(&body, ",\"awaitCompletion\":true,\"requestTimeout\":%ld", timeout);
+    bt_buf_putc(&body, '}');
+    if (body.failed) {
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
     }
 
     cli_client *c;
     if (cli_client_new(&cfg, &c) != BT_OK) {
-        json_decref(body);
+        bt_buf_free(&body);
         return 1;
     }
-    json_t *answer = NULL;
-    int status = cli_call(c, "POST", "/v2/process-instances", body,
-                          await ? timeout + CLI_POLL_MARGIN_MS : 0, &answer);
-    if (status == 0) {
-        if (await) {
-            json_t *vars = json_object_get(answer, "variables");
-            char *text = vars ? json_dumps(vars, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-            printf("%s\n", text ? text : "{}");
-            bt_free(text);
-        } else {
-            printf("%s\n", cli_json_str(answer, "processInstanceKey", false));
-        }
-    }
-    json_decref(answer);
-    json_decref(body);
+    cli_response r = {0};
+    int status = cli_call_text(c, "POST", "/v2/process-instances", body.data,
+                               await ? timeout + CLI_POLL_MARGIN_MS : 0, &r);
+    if (status == 0)
+        status = print_answer(&r, await);
+    cli_response_free(&r);
+    bt_buf_free(&body);
     cli_client_free(c);
     return status;
 }

@@ -29,6 +29,10 @@
  * report the outcome with their own client (one connection each). So the
  * worker never holds more jobs than it can run.
  *
+ * Variables travel as JSON text read and written by baton's own JSON
+ * (src/feel): numbers reach the command, and come back, exactly as the
+ * engine holds them (decimal, any size), never through binary doubles.
+ *
  * Stopping: SIGINT or SIGTERM sets a flag; the poll in flight is abandoned
  * (libcurl's progress callback) and no other starts; the slots finish the
  * jobs they hold, report them, and the worker exits 0. --max-jobs N stops
@@ -50,6 +54,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "feel/feel.h"
 
 extern char **environ;
 
@@ -87,6 +92,7 @@ static const char usage_text[] =
 #define STDOUT_MAX      (8L << 20) /* larger output fails the job */
 #define REPORT_ATTEMPTS 3          /* tries to report an outcome when unreachable */
 #define POLL_TICK_MS    100        /* how often a child's exit is checked */
+#define RECONNECT_MS    1000       /* pause before polling again after a failed poll */
 
 typedef struct worker_options {
     cli_client_config cfg;
@@ -100,17 +106,24 @@ typedef struct worker_options {
     char **command; /* NULL-terminated (argv's tail) */
 } worker_options;
 
-typedef struct queued_job {
-    json_t *job;
-    struct queued_job *next;
-} queued_job;
+/* A job as the slots need it, taken out of the activation answer by the
+ * poller (plain strings: nothing is shared between threads). */
+typedef struct worker_job {
+    char *key;
+    char *element_id;
+    int64_t retries;
+    char *variables; /* the variables as JSON text (exact numbers) */
+    char **env;      /* "BATON_...=..." for the command, NULL-terminated */
+    size_t n_env;    /* slots of env filled (some NULL after a failed allocation) */
+    struct worker_job *next;
+} worker_job;
 
 /* Shared between the poller and the slots, under mu. */
 typedef struct worker {
     const worker_options *o;
     pthread_mutex_t mu;
     pthread_cond_t changed; /* CLOCK_MONOTONIC */
-    queued_job *head, *tail;
+    worker_job *head, *tail;
     long busy;    /* jobs queued or running */
     bool closing; /* no more jobs will be queued */
 } worker;
@@ -156,17 +169,16 @@ typedef struct run_result {
 } run_result;
 
 /* The environment of the command: ours without stale BATON_ job variables,
- * plus the job's. The strings we add are listed in owned (freed by caller). */
-static char **job_environment(json_t *job, bt_buf *owned) {
+ * plus the job's. The array is the caller's to free; its strings are
+ * borrowed from environ and the job. */
+static char **job_environment(const worker_job *job) {
     static const char *const ours[] = {
         "BATON_JOB_KEY=",    "BATON_JOB_TYPE=", "BATON_PROCESS_INSTANCE_KEY=",
         "BATON_ELEMENT_ID=", "BATON_RETRIES=",  "BATON_HEADER_"};
-    json_t *headers = json_object_get(job, "customHeaders");
-    size_t n_env = 0;
+    size_t n_env = 0, n_job = job->n_env;
     while (environ && environ[n_env])
         n_env++;
-    size_t cap = n_env + BT_ARRAY_LEN(ours) + json_object_size(headers) + 1;
-    char **env = bt_calloc(cap, sizeof *env);
+    char **env = bt_calloc(n_env + n_job + 1, sizeof *env);
     if (!env)
         return NULL;
     size_t n = 0;
@@ -177,44 +189,8 @@ static char **job_environment(json_t *job, bt_buf *owned) {
         if (!stale)
             env[n++] = environ[i];
     }
-    /* owned holds the new "NAME=value" strings back to back, each with its
-     * NUL; offsets first, pointers after the last append (it may move). */
-    size_t offsets[5 + 64], n_owned = 0;
-    char retries[24];
-    snprintf(retries, sizeof retries, "%lld",
-             (long long)json_integer_value(json_object_get(job, "retries")));
-    const char *values[5] = {cli_json_str(job, "jobKey", false), cli_json_str(job, "type", false),
-                             cli_json_str(job, "processInstanceKey", false),
-                             cli_json_str(job, "elementId", false), retries};
-    for (size_t k = 0; k < 5; k++) {
-        offsets[n_owned++] = owned->len;
-        bt_buf_printf(owned, "%s%s", ours[k], values[k]);
-        bt_buf_append(owned, "", 1);
-    }
-    const char *hkey;
-    json_t *hval;
-    json_object_foreach(headers, hkey, hval) {
-        if (n_owned == BT_ARRAY_LEN(offsets) || !json_is_string(hval))
-            continue;
-        offsets[n_owned++] = owned->len;
-        bt_buf_puts(owned, "BATON_HEADER_");
-        for (const char *p = hkey; *p; p++) {
-            char ch = *p;
-            if (ch >= 'a' && ch <= 'z')
-                ch = (char)(ch - 'a' + 'A');
-            else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
-                ch = '_';
-            bt_buf_putc(owned, ch);
-        }
-        bt_buf_printf(owned, "=%s", json_string_value(hval));
-        bt_buf_append(owned, "", 1);
-    }
-    if (owned->failed) {
-        bt_free(env);
-        return NULL;
-    }
-    for (size_t k = 0; k < n_owned; k++)
-        env[n++] = owned->data + offsets[k];
+    for (size_t i = 0; i < n_job; i++)
+        env[n++] = job->env[i];
     env[n] = NULL;
     return env;
 }
@@ -397,16 +373,18 @@ static const char *stderr_text(bt_buf *b) {
 
 /* ---- reporting -------------------------------------------------------------------- */
 
-typedef enum { OUTCOME_COMPLETE, OUTCOME_FAIL, OUTCOME_ERROR } outcome_kind;
-
-/* POSTs the outcome; retries when the server cannot be reached or is busy.
- * Returns true when the server took it. */
-static bool report(cli_client *c, const char *job_key, const char *what, json_t *body) {
+/* POSTs an outcome (body: JSON text); retries when the server cannot be
+ * reached or is busy. Returns true when the server took it. */
+static bool report(cli_client *c, const char *job_key, const char *what, const bt_buf *body) {
     char path[96];
     snprintf(path, sizeof path, "/v2/jobs/%s/%s", job_key, what);
+    if (body->failed) {
+        fprintf(stderr, "baton worker: job %s: out of memory for the %s\n", job_key, what);
+        return false;
+    }
     for (int attempt = 1;; attempt++) {
         cli_response r = {0};
-        int rc = cli_client_request(c, "POST", path, body, 0, &r);
+        int rc = cli_client_request_text(c, "POST", path, body->data, 0, &r);
         bool ok = rc == BT_OK && r.status >= 200 && r.status <= 299;
         bool again = rc == BT_EIO || r.status == 503 || r.status == 429;
         if (!ok && (!again || attempt == REPORT_ATTEMPTS)) {
@@ -422,19 +400,24 @@ static bool report(cli_client *c, const char *job_key, const char *what, json_t 
     }
 }
 
-static void fail_job(cli_client *c, const worker_options *o, json_t *job, const char *message) {
-    const char *key = cli_json_str(job, "jobKey", false);
-    json_int_t retries = json_integer_value(json_object_get(job, "retries")) - 1;
-    if (retries < 0)
-        retries = 0;
-    json_t *body = json_pack("{s:I, s:s, s:I}", "retries", retries, "errorMessage", message,
-                             "retryBackOff", (json_int_t)o->backoff_ms);
-    if (!body)
-        fprintf(stderr, "baton worker: job %s: cannot encode the failure: %s\n", key, message);
-    else if (report(c, key, "failure", body))
-        fprintf(stderr, "baton worker: job %s (%s) failed, %lld retries left: %s\n", key,
-                cli_json_str(job, "elementId", false), (long long)retries, message);
-    json_decref(body);
+static void put_string(bt_buf *b, const char *s) {
+    bt_buf_json_string(b, s, strlen(s));
+}
+
+/* Fails the job with one retry less; message must be valid UTF-8. */
+static void fail_job(cli_client *c, const worker_options *o, const worker_job *job,
+                     const char *message) {
+    int64_t retries = job->retries > 0 ? job->retries - 1 : 0;
+    bt_buf body = BT_BUF_INIT;
+    bt_buf_printf(&body,
+                  "{\"retries\":%lld,\"retryBackOff\":%ld,\"errorMessage\":", (long long)retries,
+                  o->backoff_ms);
+    put_string(&body, message);
+    bt_buf_putc(&body, '}');
+    if (report(c, job->key, "failure", &body))
+        fprintf(stderr, "baton worker: job %s (%s) failed (retries left: %lld): %s\n", job->key,
+                job->element_id, (long long)retries, message);
+    bt_buf_free(&body);
 }
 
 static bool only_space(const char *s, size_t n) {
@@ -444,50 +427,60 @@ static bool only_space(const char *s, size_t n) {
     return true;
 }
 
-/* exit 0: complete with stdout's variables. */
-static void complete_job(cli_client *c, const worker_options *o, json_t *job, run_result *r) {
-    const char *key = cli_json_str(job, "jobKey", false);
-    json_t *vars = NULL;
-    char message[600];
+/* exit 0: complete with stdout's variables (none when it is empty). */
+static void complete_job(cli_client *c, const worker_options *o, const worker_job *job,
+                         const run_result *r) {
+    bt_buf body = BT_BUF_INIT;
+    bt_buf_putc(&body, '{');
     if (r->out.len > 0 && !only_space(r->out.data, r->out.len)) {
-        json_error_t jerr;
-        vars = json_loadb(r->out.data, r->out.len, 0, &jerr);
-        if (!json_is_object(vars)) {
-            if (vars)
-                snprintf(message, sizeof message,
-                         "the command exited 0 but its output is not a JSON object: a JSON "
-                         "object of variables (or nothing) completes the job");
-            else
-                snprintf(message, sizeof message,
-                         "the command exited 0 but its output is not JSON (%s, line %d); a "
-                         "JSON object of variables (or nothing) completes the job",
-                         jerr.text, jerr.line);
+        bt_error err = {0};
+        bt_buf_puts(&body, "\"variables\":");
+        if (cli_json_object_text(r->out.data, r->out.len, &body, &err) != BT_OK) {
+            char message[700];
+            snprintf(message, sizeof message,
+                     "the command exited 0 but its output is %s; a JSON object of variables "
+                     "(or nothing) completes the job",
+                     err.message);
             cli_utf8_sanitize(message, strlen(message));
-            json_decref(vars);
+            bt_buf_free(&body);
             fail_job(c, o, job, message);
             return;
         }
     }
-    json_t *body = json_object();
-    if (body && vars)
-        json_object_set(body, "variables", vars);
-    if (body && report(c, key, "completion", body))
-        fprintf(stderr, "baton worker: job %s (%s) completed\n", key,
-                cli_json_str(job, "elementId", false));
-    json_decref(body);
-    json_decref(vars);
+    bt_buf_putc(&body, '}');
+    if (report(c, job->key, "completion", &body))
+        fprintf(stderr, "baton worker: job %s (%s) completed\n", job->key, job->element_id);
+    bt_buf_free(&body);
 }
 
-/* exit 64: throw the BPMN error stdout names; err: the stderr text. */
-static void throw_error(cli_client *c, const worker_options *o, json_t *job, run_result *r,
-                        const char *err) {
-    const char *key = cli_json_str(job, "jobKey", false);
-    json_t *doc = r->out.len ? json_loadb(r->out.data, r->out.len, 0, NULL) : NULL;
-    json_t *code = json_object_get(doc, "errorCode"), *msg = json_object_get(doc, "errorMessage");
-    json_t *vars = json_object_get(doc, "variables");
-    if (!json_is_string(code) || !*json_string_value(code) || (msg && !json_is_string(msg)) ||
-        (vars && !json_is_object(vars))) {
-        json_decref(doc);
+/* The string member name of ctx: its text, NULL when absent or null; sets
+ * *bad when it is there but not a string. */
+static const char *member_string(const feel_value *ctx, const char *name, size_t *len, bool *bad) {
+    const feel_value *v = feel_context_get(ctx, name, strlen(name));
+    if (!v || feel_value_type(v) == FEEL_NULL)
+        return NULL;
+    const char *s = feel_string_ptr(v, len);
+    if (!s)
+        *bad = true;
+    return s;
+}
+
+/* exit 64: throw the BPMN error that stdout names; err: the stderr text. */
+static void throw_error(cli_client *c, const worker_options *o, const worker_job *job,
+                        const run_result *r, const char *err) {
+    feel_value *doc = NULL;
+    bt_error perr = {0};
+    bool bad = r->out.len == 0 ||
+               feel_value_from_json(r->out.data, r->out.len, &doc, &perr) != BT_OK ||
+               feel_value_type(doc) != FEEL_CONTEXT;
+    size_t code_len = 0, msg_len = 0;
+    const char *code = bad ? NULL : member_string(doc, "errorCode", &code_len, &bad);
+    const char *msg = bad ? NULL : member_string(doc, "errorMessage", &msg_len, &bad);
+    const feel_value *vars = bad ? NULL : feel_context_get(doc, "variables", 9);
+    if (vars && feel_value_type(vars) == FEEL_NULL)
+        vars = NULL;
+    if (bad || !code || code_len == 0 || (vars && feel_value_type(vars) != FEEL_CONTEXT)) {
+        feel_value_unref(doc);
         char message[STDERR_KEEP + 200];
         snprintf(message, sizeof message,
                  "the command exited %d (throw a BPMN error) but its output is not "
@@ -496,37 +489,38 @@ static void throw_error(cli_client *c, const worker_options *o, json_t *job, run
         fail_job(c, o, job, message);
         return;
     }
-    json_t *body = json_pack("{s:O}", "errorCode", code);
-    if (body && msg)
-        json_object_set(body, "errorMessage", msg);
-    if (body && vars)
-        json_object_set(body, "variables", vars);
-    if (body && report(c, key, "error", body))
-        fprintf(stderr, "baton worker: job %s (%s) threw the BPMN error %s\n", key,
-                cli_json_str(job, "elementId", false), json_string_value(code));
-    json_decref(body);
-    json_decref(doc);
+    bt_buf body = BT_BUF_INIT;
+    bt_buf_puts(&body, "{\"errorCode\":");
+    bt_buf_json_string(&body, code, code_len);
+    if (msg) {
+        bt_buf_puts(&body, ",\"errorMessage\":");
+        bt_buf_json_string(&body, msg, msg_len);
+    }
+    if (vars) {
+        bt_buf_puts(&body, ",\"variables\":");
+        feel_value_to_json(vars, &body);
+    }
+    bt_buf_putc(&body, '}');
+    if (report(c, job->key, "error", &body))
+        fprintf(stderr, "baton worker: job %s (%s) threw the BPMN error %.*s\n", job->key,
+                job->element_id, (int)code_len, code);
+    bt_buf_free(&body);
+    feel_value_unref(doc);
 }
 
 /* Runs one job's command and reports how it went. */
-static void run_job(cli_client *c, const worker_options *o, json_t *job) {
-    json_t *vars = json_object_get(job, "variables");
-    char *input = json_is_object(vars) ? json_dumps(vars, JSON_COMPACT) : NULL;
-    bt_buf owned = BT_BUF_INIT;
-    char **env = job_environment(job, &owned);
-    if (!env || !input) {
+static void run_job(cli_client *c, const worker_options *o, const worker_job *job) {
+    char **env = job_environment(job);
+    if (!env) {
         fail_job(c, o, job, "the worker ran out of memory");
-        bt_free(env), bt_buf_free(&owned), bt_free(input);
         return;
     }
     /* Stop the command a margin before the job's deadline, so that the
      * failure arrives while the job is still ours. */
     long margin = o->timeout_ms / 5 < 2000 ? o->timeout_ms / 5 : 2000;
     run_result r = {0};
-    run_command(o->command, input, env, o->timeout_ms - margin, margin / 2, &r);
+    run_command(o->command, job->variables, env, o->timeout_ms - margin, margin / 2, &r);
     bt_free(env);
-    bt_buf_free(&owned);
-    bt_free(input);
 
     char message[STDERR_KEEP + 300];
     const char *err = stderr_text(&r.err);
@@ -566,6 +560,106 @@ static void run_job(cli_client *c, const worker_options *o, json_t *job) {
     bt_buf_free(&r.err);
 }
 
+/* ---- jobs ------------------------------------------------------------------------ */
+
+static void worker_job_free(worker_job *job) {
+    if (!job)
+        return;
+    bt_free(job->key);
+    bt_free(job->element_id);
+    bt_free(job->variables);
+    for (size_t i = 0; i < job->n_env; i++)
+        bt_free(job->env[i]);
+    bt_free(job->env);
+    bt_free(job);
+}
+
+/* The string field name of a job ("" when absent), copied; NULL: no memory. */
+static char *job_string(const feel_value *job, const char *name) {
+    size_t len = 0;
+    const char *s = feel_string_ptr(feel_context_get(job, name, strlen(name)), &len);
+    return bt_strndup(s ? s : "", s ? len : 0);
+}
+
+/* "NAME=value" with the value's NULs dropped (they cannot be in a variable). */
+static char *env_entry(const char *name, const char *value, size_t len) {
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_printf(&b, "%s=", name);
+    for (size_t i = 0; i < len; i++)
+        if (value[i])
+            bt_buf_putc(&b, value[i]);
+    return b.failed ? NULL : bt_buf_take(&b);
+}
+
+/* Takes what a slot needs out of one job of the activation answer.
+ * Returns NULL when out of memory or when the job has no key. */
+static worker_job *worker_job_new(const feel_value *v) {
+    worker_job *job = bt_calloc(1, sizeof *job);
+    if (!job || feel_value_type(v) != FEEL_CONTEXT) {
+        bt_free(job);
+        return NULL;
+    }
+    int64_t retries = 0;
+    feel_number_to_int64(feel_context_get(v, "retries", 7), &retries);
+    job->retries = retries;
+    job->key = job_string(v, "jobKey");
+    job->element_id = job_string(v, "elementId");
+    bt_buf vars = BT_BUF_INIT;
+    const feel_value *variables = feel_context_get(v, "variables", 9);
+    if (variables && feel_value_type(variables) == FEEL_CONTEXT)
+        feel_value_to_json(variables, &vars);
+    else
+        bt_buf_puts(&vars, "{}");
+    job->variables = vars.failed ? NULL : bt_buf_take(&vars);
+    bt_buf_free(&vars);
+
+    const feel_value *headers = feel_context_get(v, "customHeaders", 13);
+    size_t n_headers = feel_value_type(headers) == FEEL_CONTEXT ? feel_context_count(headers) : 0;
+    job->env = bt_calloc(5 + n_headers + 1, sizeof *job->env);
+    if (!job->key || !*job->key || !job->element_id || !job->variables || !job->env) {
+        worker_job_free(job);
+        return NULL;
+    }
+    static const char *const fields[][2] = {{"BATON_JOB_KEY", "jobKey"},
+                                            {"BATON_JOB_TYPE", "type"},
+                                            {"BATON_PROCESS_INSTANCE_KEY", "processInstanceKey"},
+                                            {"BATON_ELEMENT_ID", "elementId"}};
+    bool ok = true;
+    for (size_t i = 0; i < BT_ARRAY_LEN(fields); i++) {
+        size_t len = 0;
+        const char *s =
+            feel_string_ptr(feel_context_get(v, fields[i][1], strlen(fields[i][1])), &len);
+        ok &= (job->env[job->n_env++] = env_entry(fields[i][0], s ? s : "", s ? len : 0)) != NULL;
+    }
+    char number[24];
+    snprintf(number, sizeof number, "%lld", (long long)retries);
+    ok &= (job->env[job->n_env++] = env_entry("BATON_RETRIES", number, strlen(number))) != NULL;
+    for (size_t i = 0; i < n_headers && ok; i++) {
+        size_t key_len, len;
+        const char *key = feel_context_key_at(headers, i, &key_len);
+        const char *value = feel_string_ptr(feel_context_value_at(headers, i), &len);
+        if (!value)
+            continue;
+        bt_buf name = BT_BUF_INIT;
+        bt_buf_puts(&name, "BATON_HEADER_");
+        for (size_t k = 0; k < key_len; k++) {
+            char ch = key[k];
+            if (ch >= 'a' && ch <= 'z')
+                ch = (char)(ch - 'a' + 'A');
+            else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+                ch = '_';
+            bt_buf_putc(&name, ch);
+        }
+        ok &= !name.failed && (job->env[job->n_env++] = env_entry(name.data, value, len)) != NULL;
+        bt_buf_free(&name);
+    }
+    if (!ok) {
+        worker_job_free(job);
+        return NULL;
+    }
+    return job;
+}
+
 /* ---- slots and the poller ----------------------------------------------------------- */
 
 static void *slot_main(void *arg) {
@@ -575,7 +669,7 @@ static void *slot_main(void *arg) {
         pthread_mutex_lock(&w->mu);
         while (!w->head && !w->closing)
             pthread_cond_wait(&w->changed, &w->mu);
-        queued_job *q = w->head;
+        worker_job *q = w->head;
         if (q) {
             w->head = q->next;
             if (!w->head)
@@ -584,9 +678,8 @@ static void *slot_main(void *arg) {
         pthread_mutex_unlock(&w->mu);
         if (!q)
             return NULL;
-        run_job(s->client, w->o, q->job);
-        json_decref(q->job);
-        bt_free(q);
+        run_job(s->client, w->o, q);
+        worker_job_free(q);
         pthread_mutex_lock(&w->mu);
         w->busy--;
         pthread_cond_broadcast(&w->changed);
@@ -610,20 +703,13 @@ static long free_slots(worker *w) {
     return n;
 }
 
-static void enqueue(worker *w, json_t *job) {
-    queued_job *q = bt_calloc(1, sizeof *q);
-    if (!q) {
-        fprintf(stderr, "baton worker: out of memory; job %s is left to time out\n",
-                cli_json_str(job, "jobKey", false));
-        return;
-    }
-    q->job = json_incref(job);
+static void enqueue(worker *w, worker_job *job) {
     pthread_mutex_lock(&w->mu);
     if (w->tail)
-        w->tail->next = q;
+        w->tail->next = job;
     else
-        w->head = q;
-    w->tail = q;
+        w->head = job;
+    w->tail = job;
     w->busy++;
     pthread_cond_broadcast(&w->changed);
     pthread_mutex_unlock(&w->mu);
@@ -641,15 +727,19 @@ static int poll_jobs(worker *w, cli_client *c) {
             n = o->max_jobs - activated;
         if (n <= 0)
             break;
-        json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:I}", "type", o->type, "worker", o->name,
-                                 "timeout", (json_int_t)o->timeout_ms, "maxJobsToActivate",
-                                 (json_int_t)n, "requestTimeout", (json_int_t)o->poll_ms);
-        if (!body)
+        bt_buf body = BT_BUF_INIT;
+        bt_buf_puts(&body, "{\"type\":");
+        put_string(&body, o->type);
+        bt_buf_puts(&body, ",\"worker\":");
+        put_string(&body, o->name);
+        bt_buf_printf(&body, ",\"timeout\":%ld,\"maxJobsToActivate\":%ld,\"requestTimeout\":%ld}",
+                      o->timeout_ms, n, o->poll_ms);
+        if (body.failed)
             return 1;
         cli_response r = {0};
-        int rc = cli_client_request(c, "POST", "/v2/jobs/activation", body,
-                                    o->poll_ms + CLI_POLL_MARGIN_MS, &r);
-        json_decref(body);
+        int rc = cli_client_request_text(c, "POST", "/v2/jobs/activation", body.data,
+                                         o->poll_ms + CLI_POLL_MARGIN_MS, &r);
+        bt_buf_free(&body);
         if (rc == BT_ECONFLICT) { /* stop requested */
             cli_response_free(&r);
             break;
@@ -662,7 +752,7 @@ static int poll_jobs(worker *w, cli_client *c) {
             }
             unreachable = true;
             cli_response_free(&r);
-            nap(o->backoff_ms);
+            nap(RECONNECT_MS);
             continue;
         }
         if (r.status < 200 || r.status > 299) {
@@ -673,15 +763,23 @@ static int poll_jobs(worker *w, cli_client *c) {
         if (unreachable)
             fprintf(stderr, "baton worker: activating jobs again\n");
         unreachable = false;
-        json_t *doc = json_loadb(r.body.data, r.body.len, 0, NULL);
+        /* baton's JSON reader: the variables keep their exact numbers. */
+        feel_value *doc = NULL;
+        bt_error err = {0};
+        if (feel_value_from_json(r.body.data, r.body.len, &doc, &err) != BT_OK)
+            fprintf(stderr, "baton worker: the activation answer is not JSON: %s\n", err.message);
         cli_response_free(&r);
-        size_t i;
-        json_t *job;
-        json_array_foreach(json_object_get(doc, "jobs"), i, job) {
-            enqueue(w, job);
+        const feel_value *jobs = doc ? feel_context_get(doc, "jobs", 4) : NULL;
+        for (size_t i = 0; jobs && i < feel_list_count(jobs); i++) {
+            worker_job *job = worker_job_new(feel_list_at(jobs, i));
+            if (job)
+                enqueue(w, job);
+            else
+                fprintf(stderr, "baton worker: a job could not be read; it returns after its "
+                                "timeout\n");
             activated++;
         }
-        json_decref(doc);
+        feel_value_unref(doc);
     }
     return 0;
 }

@@ -216,6 +216,25 @@ static eng_job *job_lookup(eng_engine *e, uint64_t key, bt_error *err) {
     return job;
 }
 
+/* The job a worker answers for: it must exist (ENOTFOUND: completed or
+ * cancelled already — a second answer is harmless) and be ACTIVATED
+ * (ECONFLICT: it timed out, failed or waits on an incident). *rc tells. */
+static eng_job *job_activated(eng_engine *e, uint64_t key, int *rc, bt_error *err) {
+    eng_job *job = job_lookup(e, key, err);
+    *rc = BT_ENOTFOUND;
+    if (!job)
+        return NULL;
+    *rc = BT_ECONFLICT;
+    if (job->state != ENG_JOB_ACTIVATED) {
+        bt_error_set(err, BT_ECONFLICT,
+                     "job '%llu' is not activated (it timed out, failed or has an incident)",
+                     (unsigned long long)key);
+        return NULL;
+    }
+    *rc = BT_OK;
+    return job;
+}
+
 static int merge_job_variables(eng_engine *e, eng_job *job, const feel_value *vars,
                                bool completing) {
     if (!vars || feel_context_count(vars) == 0)
@@ -299,13 +318,10 @@ static int check_variables(const feel_value *vars, bt_error *err) {
 int eng_job_complete(eng_engine *e, int64_t now, uint64_t job_key, const feel_value *variables,
                      bt_error *err) {
     e->now = now;
-    eng_job *job = job_lookup(e, job_key, err);
+    int rc;
+    eng_job *job = job_activated(e, job_key, &rc, err);
     if (!job)
-        return BT_ENOTFOUND;
-    if (job->state != ENG_JOB_ACTIVATED)
-        return bt_error_set(err, BT_ECONFLICT,
-                            "job '%llu' is not activated (it timed out, failed or has an incident)",
-                            (unsigned long long)job_key);
+        return rc;
     if (check_variables(variables, err))
         return BT_EINVAL;
     if (variables && feel_value_type(variables) == FEEL_NULL)
@@ -323,12 +339,10 @@ int eng_job_fail(eng_engine *e, int64_t now, uint64_t job_key, int retries,
                  const char *error_message, int64_t backoff_ms, const feel_value *variables,
                  bt_error *err) {
     e->now = now;
-    eng_job *job = job_lookup(e, job_key, err);
+    int rc;
+    eng_job *job = job_activated(e, job_key, &rc, err);
     if (!job)
-        return BT_ENOTFOUND;
-    if (job->state != ENG_JOB_ACTIVATED)
-        return bt_error_set(err, BT_ECONFLICT, "job '%llu' is not activated",
-                            (unsigned long long)job_key);
+        return rc;
     if (retries < 0)
         return bt_error_set(err, BT_EINVAL, "retries must not be negative");
     if (check_variables(variables, err))
@@ -368,12 +382,10 @@ int eng_job_fail(eng_engine *e, int64_t now, uint64_t job_key, int retries,
 int eng_job_throw_error(eng_engine *e, int64_t now, uint64_t job_key, const char *error_code,
                         const char *error_message, const feel_value *variables, bt_error *err) {
     e->now = now;
-    eng_job *job = job_lookup(e, job_key, err);
+    int rc;
+    eng_job *job = job_activated(e, job_key, &rc, err);
     if (!job)
-        return BT_ENOTFOUND;
-    if (job->state != ENG_JOB_ACTIVATED)
-        return bt_error_set(err, BT_ECONFLICT, "job '%llu' is not activated",
-                            (unsigned long long)job_key);
+        return rc;
     if (!error_code || !*error_code)
         return bt_error_set(err, BT_EINVAL, "an error code is required");
     if (check_variables(variables, err))
@@ -425,12 +437,10 @@ int eng_job_update_retries(eng_engine *e, int64_t now, uint64_t job_key, int ret
 int eng_job_update_timeout(eng_engine *e, int64_t now, uint64_t job_key, int64_t timeout_ms,
                            bt_error *err) {
     e->now = now;
-    eng_job *job = job_lookup(e, job_key, err);
+    int rc;
+    eng_job *job = job_activated(e, job_key, &rc, err);
     if (!job)
-        return BT_ENOTFOUND;
-    if (job->state != ENG_JOB_ACTIVATED)
-        return bt_error_set(err, BT_ECONFLICT, "job '%llu' is not activated",
-                            (unsigned long long)job_key);
+        return rc;
     if (timeout_ms <= 0)
         return bt_error_set(err, BT_EINVAL, "timeout must be positive");
     job->deadline_ms = now + timeout_ms;

@@ -319,6 +319,33 @@ static void test_io_mapping_and_extract_value_incidents(void **state) {
     fixture_free(f);
 }
 
+/* A mapping source without '=' is a static string (Zeebe 8, and how
+ * connector templates write their inputs); with '=' it is FEEL. */
+static void test_static_and_feel_input_mappings(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "inputs", "",
+              "<bpmn:startEvent id=\"start\"/>"
+              "<bpmn:serviceTask id=\"t\"><bpmn:extensionElements>"
+              "<zeebe:taskDefinition type=\"call\"/><zeebe:ioMapping>"
+              "<zeebe:input source=\"POST\" target=\"method\"/>"
+              "<zeebe:input source=\"say &quot;hi&quot; \\o/\" target=\"greeting\"/>"
+              "<zeebe:input source=\"=base + 1\" target=\"computed\"/>"
+              "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>"
+              "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "t") FLOW("f2", "t", "end"));
+    start_ok(f, "inputs", "{\"base\": 41}");
+    baton_job jobs[2];
+    int n;
+    baton_error err;
+    assert_int_equal(baton_activate_jobs(f->b, "call", "w", 1000, 2, jobs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(jobs[0].variables_json, "\"method\":\"POST\""));
+    assert_non_null(strstr(jobs[0].variables_json, "\"greeting\":\"say \\\"hi\\\" \\\\o/\""));
+    assert_non_null(strstr(jobs[0].variables_json, "\"computed\":42"));
+    baton_jobs_free(jobs, n);
+    fixture_free(f);
+}
+
 static void test_terminate_end_event_and_cancel(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -426,6 +453,7 @@ int main(void) {
         cmocka_unit_test(test_fail_backoff_retries_incident_resolve),
         cmocka_unit_test(test_job_timeout_returns_job_to_pool),
         cmocka_unit_test(test_io_mapping_and_extract_value_incidents),
+        cmocka_unit_test(test_static_and_feel_input_mappings),
         cmocka_unit_test(test_terminate_end_event_and_cancel),
         cmocka_unit_test(test_versions_and_business_id),
         cmocka_unit_test(test_bad_model_rejected_whole),

@@ -15,6 +15,11 @@
  * Authentication is off unless credentials are given; serving beyond the
  * loopback without any is allowed but logged as a warning.
  *
+ * Searches of jobs, incidents, variables and element instances read the
+ * search index <data>/index.db, which an indexer thread feeds from the
+ * store's record log after every commit (runtime/indexer.h); it is derived
+ * data: a deleted index.db is rebuilt from the log at the next start.
+ *
  * Shutdown: SIGTERM or SIGINT stops accepting requests, lets the requests
  * in flight finish (their commands are committed and answered), answers
  * parked long polls, commits and closes the store. SIGKILL loses nothing
@@ -31,6 +36,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "runtime/indexer.h"
 #include "runtime/invoker.h"
 #include "runtime/loop.h"
 #include "server/api.h"
@@ -182,26 +188,48 @@ int cli_cmd_serve(int argc, char **argv) {
         free_options(&o);
         return 1;
     }
-    char store_path[PATH_MAX];
+    char store_path[PATH_MAX], index_path[PATH_MAX];
     snprintf(store_path, sizeof store_path, "%s/baton.db", o.data);
+    snprintf(index_path, sizeof index_path, "%s/index.db", o.data);
 
-    rt_config rc_cfg = {.store = store_path, .max_queue = (int)o.max_queue};
-    rt_loop *loop = NULL;
+    /* The indexer first (it opens the store once the loop has created it),
+     * so the loop can wake it after every commit; then the search index's
+     * read handle for the API, used on the loop thread. */
     bt_error err = {0};
-    if (rt_loop_start(&rc_cfg, &loop, &err) != BT_OK) {
+    rt_indexer *indexer = NULL;
+    if (rt_indexer_start(&(rt_indexer_config){.store = store_path, .index = index_path}, &indexer,
+                         &err) != BT_OK) {
         fprintf(stderr, "baton serve: %s\n", err.message);
         free_options(&o);
         return 1;
     }
-    api *a = api_new(loop, &(api_config){.web_root = o.web});
+    rt_config rc_cfg = {.store = store_path,
+                        .max_queue = (int)o.max_queue,
+                        .on_commit = rt_indexer_on_commit,
+                        .on_commit_ud = indexer};
+    rt_loop *loop = NULL;
+    index_db *search_index = NULL;
+    if (rt_loop_start(&rc_cfg, &loop, &err) != BT_OK ||
+        index_open(index_path, true, &search_index, &err) != BT_OK) {
+        fprintf(stderr, "baton serve: %s\n", err.message);
+        rt_loop_free(loop);
+        rt_indexer_free(indexer);
+        free_options(&o);
+        return 1;
+    }
+    api *a = api_new(loop, &(api_config){.web_root = o.web, .search_index = search_index});
+    rt_indexer_set_progress(indexer, api_search_index_progress, a);
+    rt_indexer_notify(indexer); /* the store exists now */
 
     http_basic_user users[MAX_CREDENTIALS];
     for (int i = 0; i < o.n_basic; i++) {
         char *colon = strchr(o.basic[i], ':');
         if (!colon) {
             fprintf(stderr, "baton serve: --basic wants USER:PASSWORD, got '%s'\n", o.basic[i]);
+            rt_indexer_free(indexer);
             api_free(a);
             rt_loop_free(loop);
+            index_close(search_index);
             free_options(&o);
             return 2;
         }
@@ -221,8 +249,10 @@ int cli_cmd_serve(int argc, char **argv) {
     http_server *http = NULL;
     if (http_server_start(&hc, routes, n_routes, a, &http, &err) != BT_OK) {
         fprintf(stderr, "baton serve: %s\n", err.message);
+        rt_indexer_free(indexer);
         api_free(a);
         rt_loop_free(loop);
+        index_close(search_index);
         free_options(&o);
         return 1;
     }
@@ -253,8 +283,13 @@ int cli_cmd_serve(int argc, char **argv) {
     rt_loop_stop(loop);
     rt_invoker_stop(invoker); /* requests in flight: their jobs time out and are retried */
     http_server_stop(http);
+    /* The indexer after the loop (it may still wake it: rt_submit refuses
+     * once the loop stopped); what it has not applied yet is applied from
+     * the log at the next start. */
+    rt_indexer_free(indexer);
     rt_loop_free(loop);
     api_free(a);
+    index_close(search_index);
     free_options(&o);
     bt_log(BT_LOG_INFO, "stopped");
     return 0;

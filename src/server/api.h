@@ -15,6 +15,7 @@
 
 #include "runtime/loop.h"
 #include "server/http.h"
+#include "store/index.h"
 
 typedef struct api api;
 
@@ -24,6 +25,11 @@ typedef struct api_config {
     int64_t default_await_timeout_ms; /* awaitCompletion when 0 is asked; 0: 15 s */
     const char *version;              /* reported by /v2/topology */
     const char *web_root;             /* the web UI's files (api_web.c); NULL: no UI */
+    /* A read handle of the search index (store/index.h), owned by the
+     * caller and used on the loop thread only; it serves the searches of
+     * jobs, incidents, variables and element instances. NULL: those
+     * searches answer 501. */
+    index_db *search_index;
 } api_config;
 
 /* Creates the API over a running loop. cfg may be NULL. Never NULL. */
@@ -31,6 +37,11 @@ api *api_new(rt_loop *loop, const api_config *cfg);
 /* Lets /metrics report the HTTP server's counters too (may be NULL). */
 void api_set_http(api *a, http_server *http);
 void api_free(api *a); /* NULL allowed */
+
+/* The search index applied more records (ud: the api): searches waiting
+ * for it to catch up are looked at again. Any thread; cheap when none
+ * waits. Fits rt_indexer_config.on_progress. */
+void api_search_index_progress(void *ud);
 
 /* The route table (static; pass `a` as the server's app pointer). */
 const http_route *api_routes(size_t *count);

@@ -1,14 +1,25 @@
 /*
- * invoker.c — the built-in HTTP invoker of invoker.h.
+ * invoker.c — the built-in invoker of invoker.h.
  *
- * One thread runs a libcurl multi handle. It keeps one activation command
- * for RT_HTTP_JOB_TYPE outstanding in the loop (a long poll asking for as
- * many jobs as there are free request slots); the loop's answer lands in
- * the inbox and wakes the thread (curl_multi_wakeup). Each job becomes a
- * transfer; each finished transfer becomes a completion, failure or BPMN
- * error command submitted to the loop. Commands and their contexts are
- * heap objects freed by their done() on the loop thread; the inbox is the
- * only state both threads touch, under its mutex.
+ * One thread runs a libcurl multi handle for every task type the invoker
+ * handles. The types are rows of a table (HANDLERS): a task type, the
+ * worker name its jobs are activated for, how a job becomes a transfer
+ * (prepare: URL, method, headers, body of the curl handle) and how a
+ * finished transfer becomes an outcome (finish). Everything else is shared:
+ *
+ *   activation  one command outstanding in the loop (a long poll) asks for
+ *               as many jobs as there are free request slots, type by type
+ *               — starting with a different row each time, so one busy
+ *               type cannot starve the others; the loop's answer lands in
+ *               the inbox and wakes the thread (curl_multi_wakeup);
+ *   transfers   each job becomes a transfer on the multi handle;
+ *   outcomes    each finished transfer becomes a completion, failure or
+ *               BPMN error command submitted to the loop, after the task
+ *               headers' resultExpression / errorExpression are applied.
+ *
+ * Commands and their contexts are heap objects freed by their done() on
+ * the loop thread; the inbox is the only state both threads touch, under
+ * its mutex (next_row is the loop thread's alone).
  */
 #include "runtime/invoker.h"
 
@@ -20,13 +31,16 @@
 #include <string.h>
 
 #include "feel/temporal.h"
+#include "runtime/lambda.h"
 
-#define WORKER_NAME  "baton-http-invoker"
 #define POLL_MS      10000
 #define MAX_RESPONSE (16u << 20)
 
+typedef struct job_handler job_handler;
+
 /* A job as the invoker needs it, copied out of the engine on the loop thread. */
 typedef struct inv_job {
+    const job_handler *handler; /* the row of its task type */
     uint64_t key;
     int retries;
     char *variables; /* JSON */
@@ -63,6 +77,7 @@ typedef struct transfer {
     CURL *easy;
     struct curl_slist *headers;
     char *url;
+    char *what; /* for messages: "request to <url>", "Lambda function <name>" */
     char *body;
     bt_buf response;
     bt_buf response_headers;
@@ -82,6 +97,35 @@ struct rt_invoker {
     int in_flight;
     transfer *transfers;
     feel_value *bpmn_error_fn; /* bpmnError(code, message) for errorExpression */
+    rt_lambda_env lambda;      /* AWS credentials, region, endpoint: read at start */
+    size_t next_row;           /* the handler activation starts with (loop thread) */
+};
+
+/* ---- task types ---------------------------------------------------------------------- */
+
+/* How jobs of one task type are invoked. */
+struct job_handler {
+    const char *type;   /* the task type (zeebe:taskDefinition type) */
+    const char *worker; /* the worker name jobs are activated for */
+    /* Configures t->easy for t->job: URL, method, headers, body, timeouts
+     * (t->headers and t->body, owned by t, are set with them). Returns 0, or
+     * a negative code with why filled: unusable inputs, the job fails with
+     * no retries. */
+    int (*prepare)(rt_invoker *inv, transfer *t, char *why, size_t why_size);
+    /* Turns a finished transfer into an outcome (report). */
+    void (*finish)(rt_invoker *inv, transfer *t, CURLcode result);
+};
+
+static int http_prepare(rt_invoker *inv, transfer *t, char *why, size_t why_size);
+static void http_finish(rt_invoker *inv, transfer *t, CURLcode result);
+static int lambda_prepare(rt_invoker *inv, transfer *t, char *why, size_t why_size);
+static void lambda_finish(rt_invoker *inv, transfer *t, CURLcode result);
+
+static const job_handler HANDLERS[] = {
+    /* Camunda's REST connector: any HTTP request (invoker.h). */
+    {RT_HTTP_JOB_TYPE, "baton-http-invoker", http_prepare, http_finish},
+    /* AWS Lambda's Invoke API, signed with SigV4 (lambda.h). */
+    {RT_LAMBDA_JOB_TYPE, "baton-lambda-invoker", lambda_prepare, lambda_finish},
 };
 
 /* ---- activation (apply on the loop thread) ------------------------------------ */
@@ -97,20 +141,33 @@ static int activation_apply(eng_engine *e, store *s, int64_t now, void *ctx, bt_
     (void)s;
     (void)err;
     activation *a = ctx;
-    if (atomic_load(&a->inv->stopping))
+    rt_invoker *inv = a->inv;
+    if (atomic_load(&inv->stopping))
         return BT_OK;
     eng_job_view *views = bt_xcalloc((size_t)a->max, sizeof *views);
+    const job_handler **of = bt_xcalloc((size_t)a->max, sizeof *of); /* each view's row */
     int n = 0;
-    eng_jobs_activate(e, now, RT_HTTP_JOB_TYPE, WORKER_NAME, a->inv->cfg.job_timeout_ms, a->max,
-                      NULL, 0, views, &n);
+    size_t rows = BT_ARRAY_LEN(HANDLERS);
+    for (size_t r = 0; r < rows && n < a->max; r++) {
+        const job_handler *h = &HANDLERS[(inv->next_row + r) % rows];
+        int got = 0;
+        eng_jobs_activate(e, now, h->type, h->worker, inv->cfg.job_timeout_ms, a->max - n, NULL, 0,
+                          views + n, &got);
+        for (int i = n; i < n + got; i++)
+            of[i] = h;
+        n += got;
+    }
+    inv->next_row = (inv->next_row + 1) % rows;
     if (n == 0) {
         bt_free(views);
+        bt_free(of);
         if (!a->cmd.park_until)
             a->cmd.park_until = now + POLL_MS;
         return RT_PARK;
     }
     for (int i = n - 1; i >= 0; i--) {
         inv_job *j = bt_xcalloc(1, sizeof *j);
+        j->handler = of[i];
         j->key = views[i].key;
         j->retries = views[i].retries;
         j->variables = views[i].variables_json;
@@ -124,6 +181,7 @@ static int activation_apply(eng_engine *e, store *s, int64_t now, void *ctx, bt_
     }
     eng_job_views_free(views, n);
     bt_free(views);
+    bt_free(of);
     return BT_OK;
 }
 
@@ -175,7 +233,7 @@ static int outcome_apply(eng_engine *e, store *s, int64_t now, void *ctx, bt_err
 static void outcome_done(void *ctx, int rc, const bt_error *err) {
     outcome *o = ctx;
     if (rc != BT_OK)
-        bt_log(BT_LOG_WARN, "http invoker: job %llu: %s", (unsigned long long)o->job_key,
+        bt_log(BT_LOG_WARN, "invoker: job %llu: %s", (unsigned long long)o->job_key,
                err && err->message[0] ? err->message : bt_strerror(rc));
     feel_value_unref(o->variables);
     bt_free(o->message);
@@ -198,7 +256,7 @@ static void report(rt_invoker *inv, outcome_kind kind, uint64_t job_key, feel_va
     o->cmd.ctx = o;
     if (rt_submit(inv->loop, &o->cmd) != BT_OK) {
         /* The loop is busy or stopping: the job times out and comes back. */
-        bt_log(BT_LOG_WARN, "http invoker: could not report job %llu; it will be retried",
+        bt_log(BT_LOG_WARN, "invoker: could not report job %llu; it will be retried",
                (unsigned long long)job_key);
         outcome_done(o, BT_OK, NULL);
     }
@@ -276,31 +334,25 @@ static void append_query(CURL *easy, bt_buf *b, const feel_value *q) {
     }
 }
 
-/* Starts the request of a job; a job whose inputs are unusable fails at once
- * with no retries (retrying would not help): an incident tells the operator. */
-static void transfer_start(rt_invoker *inv, inv_job *job) {
+/* The REST connector's request: url, method, queryParameters, headers,
+ * authentication, body, timeouts (invoker.h). */
+static int http_prepare(rt_invoker *inv, transfer *t, char *why, size_t why_size) {
+    (void)inv;
+    inv_job *job = t->job;
     feel_value *vars = NULL;
     if (feel_value_from_json(job->variables, strlen(job->variables), &vars, NULL) != BT_OK) {
-        report(inv, OUT_FAIL, job->key, NULL, 0, 0, "the job's variables are not valid JSON", NULL);
-        job_free(job);
-        return;
+        snprintf(why, why_size, "the job's variables are not valid JSON");
+        return BT_EINVAL;
     }
     char *url = string_of(get(vars, "url"));
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
-        report(inv, OUT_FAIL, job->key, NULL, 0, 0,
-               url ? "the input 'url' must start with http:// or https://"
-                   : "the input 'url' is required (REST connector: url, method, headers, ...)",
-               NULL);
+        snprintf(why, why_size, "%s",
+                 url ? "the input 'url' must start with http:// or https://"
+                     : "the input 'url' is required (REST connector: url, method, headers, ...)");
         bt_free(url);
         feel_value_unref(vars);
-        job_free(job);
-        return;
+        return BT_EINVAL;
     }
-    transfer *t = bt_xcalloc(1, sizeof *t);
-    t->job = job;
-    t->easy = curl_easy_init();
-    if (!t->easy)
-        abort();
     bt_buf full = BT_BUF_INIT;
     bt_buf_puts(&full, url);
     bt_free(url);
@@ -308,6 +360,9 @@ static void transfer_start(rt_invoker *inv, inv_job *job) {
     if (q && feel_value_type(q) == FEEL_CONTEXT)
         append_query(t->easy, &full, q);
     t->url = bt_buf_take(&full);
+    bt_buf what = BT_BUF_INIT;
+    bt_buf_printf(&what, "request to %s", t->url);
+    t->what = bt_buf_take(&what);
 
     char *method = string_of(get(vars, "method"));
     for (char *p = method; p && *p; p++)
@@ -371,6 +426,67 @@ static void transfer_start(rt_invoker *inv, inv_job *job) {
     curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, m);
     if (!strcmp(m, "HEAD"))
         curl_easy_setopt(t->easy, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT,
+                     (long)seconds_of(get(vars, "connectionTimeoutInSeconds"), 20));
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT,
+                     (long)seconds_of(get(vars, "readTimeoutInSeconds"), 20) +
+                         seconds_of(get(vars, "connectionTimeoutInSeconds"), 20));
+    bt_free(method);
+    feel_value_unref(vars);
+    return BT_OK;
+}
+
+/* Lambda's Invoke API (lambda.h), signed at the moment it is sent. The
+ * request may take as long as the job's activation lasts: a function runs
+ * for up to 15 minutes, and past the activation the job comes back anyway. */
+static int lambda_prepare(rt_invoker *inv, transfer *t, char *why, size_t why_size) {
+    rt_lambda_request r;
+    bt_error err = {0};
+    int rc = rt_lambda_request_build(&inv->lambda, t->job->variables, t->job->key,
+                                     bt_clock_now_ms(), &r, &err);
+    if (rc != BT_OK) {
+        snprintf(why, why_size, "%s", err.message[0] ? err.message : bt_strerror(rc));
+        return rc;
+    }
+    t->url = r.url;
+    t->body = r.body;
+    r.url = r.body = NULL;
+    bt_buf what = BT_BUF_INIT;
+    bt_buf_printf(&what, "Lambda function %s (%s)", r.function_name, r.region);
+    t->what = bt_buf_take(&what);
+    for (size_t i = 0; i < r.n_headers; i++)
+        t->headers = curl_slist_append(t->headers, r.headers[i]);
+    t->headers = curl_slist_append(t->headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
+    curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+    curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r.body_len);
+    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT, 20L);
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)inv->cfg.job_timeout_ms);
+    rt_lambda_request_free(&r);
+    return BT_OK;
+}
+
+/* Starts the request of a job; a job whose inputs are unusable fails at once
+ * with no retries (retrying would not help): an incident tells the operator. */
+static void transfer_start(rt_invoker *inv, inv_job *job) {
+    transfer *t = bt_xcalloc(1, sizeof *t);
+    t->job = job;
+    t->easy = curl_easy_init();
+    if (!t->easy)
+        abort();
+    char why[600] = "";
+    if (job->handler->prepare(inv, t, why, sizeof why) != BT_OK) {
+        report(inv, OUT_FAIL, job->key, NULL, 0, 0, why, NULL);
+        curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
+        bt_free(t->url);
+        bt_free(t->what);
+        bt_free(t->body);
+        job_free(job);
+        bt_free(t);
+        return;
+    }
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
@@ -378,15 +494,8 @@ static void transfer_start(rt_invoker *inv, inv_job *job) {
     curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
     curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT,
-                     (long)seconds_of(get(vars, "connectionTimeoutInSeconds"), 20));
-    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT,
-                     (long)seconds_of(get(vars, "readTimeoutInSeconds"), 20) +
-                         seconds_of(get(vars, "connectionTimeoutInSeconds"), 20));
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    bt_free(method);
-    feel_value_unref(vars);
     t->next = inv->transfers;
     inv->transfers = t;
     inv->in_flight++;
@@ -505,71 +614,187 @@ static bool try_error_expression(rt_invoker *inv, transfer *t, const feel_value 
     return thrown;
 }
 
-static void transfer_finish(rt_invoker *inv, transfer *t, CURLcode result) {
-    inv_job *job = t->job;
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    int64_t backoff = backoff_ms(job->retry_backoff);
-    char message[600];
-    if (result != CURLE_OK) {
-        snprintf(message, sizeof message, "%s %s: %s", "request to", t->url,
-                 t->too_large ? "response larger than 16 MiB" : curl_easy_strerror(result));
-        feel_value *error = feel_context_new();
-        feel_context_put(error, "code", 4, feel_string_new("NETWORK", 7));
-        feel_context_put(error, "message", 7, feel_string_new(message, strlen(message)));
-        if (!try_error_expression(inv, t, feel_null(), error))
-            report(inv, OUT_FAIL, job->key, NULL, job->retries - 1, backoff, message, NULL);
-        feel_value_unref(error);
-        return;
-    }
-    feel_value *response = response_value(t, status);
-    if (status >= 200 && status < 300) {
-        if (try_error_expression(inv, t, response, feel_null())) {
-            feel_value_unref(response);
-            return;
+/* The value of the last response header called name (any case), or NULL;
+ * bt_xstrdup'd. */
+static char *header_value(const transfer *t, const char *name) {
+    size_t nl = strlen(name);
+    char *found = NULL;
+    const char *p = t->response_headers.data ? t->response_headers.data : "";
+    while (*p) {
+        size_t len = strcspn(p, "\r\n");
+        if (len > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
+            const char *v = p + nl + 1, *e = p + len;
+            while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            bt_free(found);
+            found = bt_strndup(v, (size_t)(e - v));
+            if (!found)
+                abort();
         }
-        feel_value *vars = feel_context_new();
-        if (job->result_variable && *job->result_variable)
-            feel_context_put(vars, job->result_variable, strlen(job->result_variable),
-                             feel_value_ref(response));
-        if (job->result_expression && *job->result_expression) {
-            char why[300] = "";
-            feel_value *r =
-                evaluate(inv, job->result_expression, response, feel_null(), why, sizeof why);
-            if (!r || (feel_value_type(r) != FEEL_CONTEXT && feel_value_type(r) != FEEL_NULL)) {
-                if (r && !why[0])
-                    snprintf(why, sizeof why, "resultExpression must give a context, gave %s",
-                             feel_type_name(feel_value_type(r)));
-                feel_value_unref(r);
-                feel_value_unref(vars);
-                feel_value_unref(response);
-                report(inv, OUT_FAIL, job->key, NULL, 0, 0, why, NULL);
-                return;
-            }
-            for (size_t i = 0; i < feel_context_count(r); i++) {
-                size_t kl;
-                const char *k = feel_context_key_at(r, i, &kl);
-                feel_context_put(vars, k, kl,
-                                 feel_value_ref((feel_value *)feel_context_value_at(r, i)));
-            }
-            feel_value_unref(r);
-        }
-        feel_value_unref(response);
-        report(inv, OUT_COMPLETE, job->key, vars, 0, 0, NULL, NULL);
-        return;
+        p += len;
+        p += strspn(p, "\r\n");
     }
-    snprintf(message, sizeof message, "%s %s answered %ld", "request to", t->url, status);
+    return found;
+}
+
+/* {code, message[, type][, response]} for errorExpression. */
+static feel_value *error_value(const char *code, const char *message, const char *type,
+                               const feel_value *response) {
     feel_value *error = feel_context_new();
-    char code[16];
-    snprintf(code, sizeof code, "%ld", status);
+    if (!error)
+        abort();
     feel_context_put(error, "code", 4, feel_string_new(code, strlen(code)));
     feel_context_put(error, "message", 7, feel_string_new(message, strlen(message)));
-    feel_context_put(error, "response", 8, feel_value_ref(response));
+    if (type)
+        feel_context_put(error, "type", 4, feel_string_new(type, strlen(type)));
+    if (response)
+        feel_context_put(error, "response", 8, feel_value_ref((feel_value *)response));
+    return error;
+}
+
+/* A transfer that got no answer (connection refused, timeout, a response
+ * too large): errorExpression sees error.code "NETWORK"; else the job fails
+ * with retries - 1 after the back-off. */
+static void finish_network_error(rt_invoker *inv, transfer *t, CURLcode result) {
+    char message[600];
+    snprintf(message, sizeof message, "%s: %s", t->what,
+             t->too_large ? "response larger than 16 MiB" : curl_easy_strerror(result));
+    feel_value *error = error_value("NETWORK", message, NULL, NULL);
+    if (!try_error_expression(inv, t, feel_null(), error))
+        report(inv, OUT_FAIL, t->job->key, NULL, t->job->retries - 1,
+               backoff_ms(t->job->retry_backoff), message, NULL);
+    feel_value_unref(error);
+}
+
+/* A successful answer: errorExpression may still throw; else the job
+ * completes with `stored` (borrowed) under resultVariable and the context
+ * of resultExpression merged in. */
+static void finish_complete(rt_invoker *inv, transfer *t, const feel_value *response,
+                            const feel_value *stored) {
+    inv_job *job = t->job;
+    if (try_error_expression(inv, t, response, feel_null()))
+        return;
+    feel_value *vars = feel_context_new();
+    if (!vars)
+        abort();
+    if (job->result_variable && *job->result_variable)
+        feel_context_put(vars, job->result_variable, strlen(job->result_variable),
+                         feel_value_ref((feel_value *)stored));
+    if (job->result_expression && *job->result_expression) {
+        char why[300] = "";
+        feel_value *r =
+            evaluate(inv, job->result_expression, response, feel_null(), why, sizeof why);
+        if (!r || (feel_value_type(r) != FEEL_CONTEXT && feel_value_type(r) != FEEL_NULL)) {
+            if (r && !why[0])
+                snprintf(why, sizeof why, "resultExpression must give a context, gave %s",
+                         feel_type_name(feel_value_type(r)));
+            feel_value_unref(r);
+            feel_value_unref(vars);
+            report(inv, OUT_FAIL, job->key, NULL, 0, 0, why, NULL);
+            return;
+        }
+        for (size_t i = 0; i < feel_context_count(r); i++) {
+            size_t kl;
+            const char *k = feel_context_key_at(r, i, &kl);
+            feel_context_put(vars, k, kl,
+                             feel_value_ref((feel_value *)feel_context_value_at(r, i)));
+        }
+        feel_value_unref(r);
+    }
+    report(inv, OUT_COMPLETE, job->key, vars, 0, 0, NULL, NULL);
+}
+
+/* REST connector: 2xx completes with the whole response; any other status
+ * is error {code: "<status>", message, response}; 5xx back off. */
+static void http_finish(rt_invoker *inv, transfer *t, CURLcode result) {
+    inv_job *job = t->job;
+    if (result != CURLE_OK) {
+        finish_network_error(inv, t, result);
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    feel_value *response = response_value(t, status);
+    if (status >= 200 && status < 300) {
+        finish_complete(inv, t, response, response);
+        feel_value_unref(response);
+        return;
+    }
+    char message[600], code[16];
+    snprintf(message, sizeof message, "%s answered %ld", t->what, status);
+    snprintf(code, sizeof code, "%ld", status);
+    feel_value *error = error_value(code, message, NULL, response);
     if (!try_error_expression(inv, t, response, error))
-        report(inv, OUT_FAIL, job->key, NULL, job->retries - 1, status >= 500 ? backoff : 0,
-               message, NULL);
+        report(inv, OUT_FAIL, job->key, NULL, job->retries - 1,
+               status >= 500 ? backoff_ms(job->retry_backoff) : 0, message, NULL);
     feel_value_unref(error);
     feel_value_unref(response);
+}
+
+/* Lambda: a 2xx without X-Amz-Function-Error completes with the function's
+ * payload (response.body); a function error is error {code: errorType,
+ * message: errorMessage, type: "Unhandled"|"Handled", response}; a refusal
+ * is error {code: Lambda's error type (X-Amzn-ErrorType) or the status,
+ * message, type: "Service", response}, backing off on 429 and 5xx. */
+static void lambda_finish(rt_invoker *inv, transfer *t, CURLcode result) {
+    inv_job *job = t->job;
+    if (result != CURLE_OK) {
+        finish_network_error(inv, t, result);
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    feel_value *response = response_value(t, status);
+    const feel_value *body = feel_context_get(response, "body", 4);
+    char *function_error = header_value(t, "X-Amz-Function-Error");
+    rt_lambda_outcome kind = rt_lambda_classify(status, function_error);
+    if (kind == RT_LAMBDA_DONE) {
+        finish_complete(inv, t, response, body);
+        bt_free(function_error);
+        feel_value_unref(response);
+        return;
+    }
+    char message[900];
+    char *code = NULL, *detail = NULL;
+    if (kind == RT_LAMBDA_FUNCTION_ERROR) {
+        code = string_of(get(body, "errorType"));
+        detail = string_of(get(body, "errorMessage"));
+        if (!detail && body && feel_value_type(body) != FEEL_CONTEXT)
+            detail = string_of(body);
+        snprintf(message, sizeof message, "%s failed (%s): %s: %.600s", t->what, function_error,
+                 code ? code : "error", detail ? detail : "no message");
+    } else {
+        char *type = header_value(t, "X-Amzn-ErrorType");
+        if (type)
+            type[strcspn(type, ":")] = '\0'; /* "TooManyRequestsException:http://..." */
+        detail = string_of(get(body, "message"));
+        if (!detail)
+            detail = string_of(get(body, "Message"));
+        if (!detail && body && feel_value_type(body) != FEEL_CONTEXT)
+            detail = string_of(body);
+        snprintf(message, sizeof message, "%s: HTTP %ld%s%s: %.600s", t->what, status,
+                 type ? " " : "", type ? type : "", detail ? detail : "no message");
+        if (type && *type) {
+            code = type;
+        } else {
+            bt_free(type);
+            code = bt_xmalloc(16);
+            snprintf(code, 16, "%ld", status);
+        }
+    }
+    feel_value *error =
+        error_value(code ? code : "FunctionError", detail ? detail : message,
+                    kind == RT_LAMBDA_FUNCTION_ERROR ? function_error : "Service", response);
+    if (!try_error_expression(inv, t, response, error))
+        report(inv, OUT_FAIL, job->key, NULL, job->retries - 1,
+               kind == RT_LAMBDA_RETRY ? backoff_ms(job->retry_backoff) : 0, message, NULL);
+    feel_value_unref(error);
+    feel_value_unref(response);
+    bt_free(function_error);
+    bt_free(code);
+    bt_free(detail);
 }
 
 static void transfer_free(rt_invoker *inv, transfer *t) {
@@ -577,6 +802,7 @@ static void transfer_free(rt_invoker *inv, transfer *t) {
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
     bt_free(t->url);
+    bt_free(t->what);
     bt_free(t->body);
     bt_buf_free(&t->response);
     bt_buf_free(&t->response_headers);
@@ -629,7 +855,7 @@ static void *invoker_main(void *arg) {
                 continue;
             transfer *t = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-            transfer_finish(inv, t, msg->data.result);
+            t->job->handler->finish(inv, t, msg->data.result);
             transfer_free(inv, t);
         }
         pthread_mutex_lock(&inv->mu);
@@ -665,6 +891,7 @@ int rt_invoker_start(rt_loop *loop, const rt_invoker_config *cfg, rt_invoker **o
         inv->cfg.job_timeout_ms = 300000;
     atomic_init(&inv->stopping, false);
     pthread_mutex_init(&inv->mu, NULL);
+    rt_lambda_env_read(&inv->lambda); /* once: jobs without credentials fail with a message */
     inv->multi = curl_multi_init();
     static const char fn_src[] =
         "function(code, message) {errorType: \"bpmnError\", code: code, message: message}";
@@ -674,15 +901,17 @@ int rt_invoker_start(rt_loop *loop, const rt_invoker_config *cfg, rt_invoker **o
         feel_eval(fn, &env, &inv->bpmn_error_fn, NULL) != BT_OK) {
         feel_expr_free(fn);
         curl_multi_cleanup(inv->multi);
+        rt_lambda_env_free(&inv->lambda);
         bt_free(inv);
-        return bt_error_set(err, BT_EIO, "cannot start the http invoker");
+        return bt_error_set(err, BT_EIO, "cannot start the invoker");
     }
     feel_expr_free(fn);
     if (pthread_create(&inv->thread, NULL, invoker_main, inv) != 0) {
         feel_value_unref(inv->bpmn_error_fn);
         curl_multi_cleanup(inv->multi);
+        rt_lambda_env_free(&inv->lambda);
         bt_free(inv);
-        return bt_error_set(err, BT_EIO, "cannot start the http invoker thread");
+        return bt_error_set(err, BT_EIO, "cannot start the invoker thread");
     }
     *out = inv;
     return BT_OK;
@@ -702,6 +931,7 @@ void rt_invoker_stop(rt_invoker *inv) {
     }
     curl_multi_cleanup(inv->multi);
     feel_value_unref(inv->bpmn_error_fn);
+    rt_lambda_env_free(&inv->lambda);
     pthread_mutex_destroy(&inv->mu);
     bt_free(inv);
 }

@@ -10,7 +10,7 @@ DEB_PACKAGES=(
   build-essential cmake pkg-config clang clang-format
   libjansson-dev libxml2-dev libsqlite3-dev sqlite3 libpq-dev
   libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libpcre2-dev
-  libintelrdfpmath-dev libcmocka-dev tzdata liblz4-dev chromium
+  libintelrdfpmath-dev libcmocka-dev tzdata liblz4-dev curl chromium
 )
 
 missing=()

@@ -843,12 +843,13 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
         {MHD_OPTION_CONNECTION_TIMEOUT, timeout, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)server_on_completed, s},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)server_unescape_none, s},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)server_on_mhd_log, s},
         {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
     errno = 0;
+    /* The logger first: MHD wants it before any option that may log. */
     s->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, server_on_request, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, server_on_mhd_log, s,
                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;

@@ -159,7 +159,10 @@ static void run_turn(rt_loop *l, rt_command *batch, int n_batch) {
 
     rt_stats delta = {0};
     bt_error cerr = {0};
-    int crc = rt_engine_commit(l->store, l->engine, NULL, delta.events, &cerr);
+    bool wrote = false;
+    int crc = rt_engine_commit(l->store, l->engine, &wrote, delta.events, &cerr);
+    if (crc == BT_OK && wrote && l->cfg.on_commit)
+        l->cfg.on_commit(l->cfg.on_commit_ud);
     if (crc != BT_OK) {
         delta.commit_failures++;
         bt_log(BT_LOG_ERROR, "commit failed: %s", cerr.message);

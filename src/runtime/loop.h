@@ -64,6 +64,11 @@ typedef struct rt_config {
     bool no_sync;
     int64_t (*clock)(void *ud); /* NULL: the system clock */
     void *clock_ud;
+    /* Called on the loop thread after each commit that wrote something
+     * (NULL: none), e.g. rt_indexer_on_commit to wake the search index's
+     * exporter. Must not block: it runs between a commit and its answers. */
+    void (*on_commit)(void *ud);
+    void *on_commit_ud;
 } rt_config;
 
 typedef struct rt_stats {

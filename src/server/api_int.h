@@ -28,6 +28,10 @@ struct api {
     api_config cfg;
     int64_t started_ms;
     http_server *http; /* set by the caller after start, for /metrics */
+    /* api_search.c: searches parked until the index catches up, and
+     * whether a command that retries them is queued already. */
+    atomic_int searches_waiting;
+    atomic_bool search_nudge_queued;
 };
 
 typedef struct api_call api_call;

@@ -3,9 +3,12 @@
  *
  *   request  {filter, sort, page}  parsed and checked on the HTTP thread;
  *   source   produces every candidate as a JSON object with the spec's
- *            field names (from the engine's state, the store's instance
- *            table or an instance's record log), pushing exact filters down
- *            where it can;
+ *            field names, pushing exact filters down where it can:
+ *            process definitions from the engine, process instances from
+ *            the store's instance table, and jobs, incidents, variables and
+ *            element instances from the search index (store/index.h), which
+ *            keeps them after they end — resolved incidents, completed
+ *            jobs, the variables and elements of ended instances;
  *   filter   generic: a field's filter is a value (equality) or an object of
  *            operators — $eq $neq $exists $in $notIn $like $gt $gte $lt $lte —
  *            and "$or" takes a list of filter objects;
@@ -13,6 +16,11 @@
  *            the resource's key;
  *   page     {from, limit} or {limit} or the cursors {after}/{before}, which
  *            are opaque offsets; the answer is {items, page}.
+ *
+ * The search index is eventually consistent: the indexer thread applies
+ * the record log after each commit. A search of it waits, parked and
+ * bounded, until the index holds every record committed before the search
+ * ran (search_apply), so a client sees its own acknowledged changes.
  *
  * Keys are JSON strings of digits; comparisons treat two digit strings as
  * numbers, so sorting by key is numeric. Dates are ISO 8601 UTC strings, so
@@ -37,6 +45,10 @@ typedef struct search {
     feel_value **items;
     size_t n, cap;
     int error; /* BT_ENOMEM etc. from a source */
+    api *api;
+    index_db *index;  /* the search index's read handle (indexed kinds) */
+    bool waiting;     /* counted in api->searches_waiting */
+    int64_t wait_end; /* when to search whatever the index's lag (ms) */
 } search;
 
 struct search_kind {
@@ -44,6 +56,7 @@ struct search_kind {
     const char *const *filter_fields;
     const char *const *sort_fields;
     int (*source)(search *s, eng_engine *e, store *st, bt_error *err);
+    bool indexed; /* reads the search index (else the engine and the store) */
 };
 
 /* ---- comparing values ------------------------------------------------------- */
@@ -339,47 +352,74 @@ static int instances_source(search *s, eng_engine *e, store *st, bt_error *err) 
     return rc;
 }
 
-static int incidents_source(search *s, eng_engine *e, store *st, bt_error *err) {
-    (void)st;
-    (void)err;
-    int n = eng_incidents_list(e, exact_key(s, "processInstanceKey"), NULL, 0);
-    eng_incident_view *views = bt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *views);
-    n = eng_incidents_list(e, exact_key(s, "processInstanceKey"), views, n);
-    for (int i = 0; i < n && !s->error; i++) {
-        const eng_incident_view *v = &views[i];
-        bt_buf b = BT_BUF_INIT;
-        bt_buf_putc(&b, '{');
-        api_put_str(&b, "processDefinitionId", v->bpmn_process_id, false);
-        api_put_str(&b, "errorType", v->type, true);
-        api_put_str(&b, "errorMessage", v->message, true);
-        api_put_str(&b, "elementId", v->element_id, true);
-        api_put_time(&b, "creationTime", v->created_ms, true);
-        bt_buf_puts(&b, ",\"state\":\"ACTIVE\",\"tenantId\":\"<default>\"");
-        api_put_key(&b, "incidentKey", v->key, true);
-        api_put_key(&b, "processDefinitionKey", v->process_definition_key, true);
-        api_put_key(&b, "processInstanceKey", v->process_instance_key, true);
-        api_put_key(&b, "rootProcessInstanceKey", v->process_instance_key, true);
-        api_put_key(&b, "elementInstanceKey", v->element_instance_key, true);
-        if (v->job_key)
-            api_put_key(&b, "jobKey", v->job_key, true);
-        else
-            bt_buf_puts(&b, ",\"jobKey\":null");
-        bt_buf_putc(&b, '}');
-        offer(s, &b);
-        bt_buf_free(&b);
-    }
-    bt_free(views);
+/* ---- sources read from the search index ---------------------------------------- */
+
+static const char *str_or_null(const char *s) {
+    return s && *s ? s : NULL;
+}
+
+static int index_failed(search *s, int rc, const char *what, bt_error *err) {
+    if (rc < 0 && rc != s->error)
+        bt_error_set(err, rc, "the search index failed to search %s", what);
+    return rc;
+}
+
+static int incident_item(void *ud, const index_incident *v) {
+    search *s = ud;
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_putc(&b, '{');
+    api_put_str(&b, "processDefinitionId", v->bpmn_process_id, false);
+    api_put_str(&b, "errorType", v->error_type, true);
+    api_put_str(&b, "errorMessage", v->error_message, true);
+    api_put_str(&b, "elementId", v->element_id, true);
+    api_put_time(&b, "creationTime", v->created_ms, true);
+    api_put_str(&b, "state", v->state, true);
+    bt_buf_puts(&b, ",\"tenantId\":\"<default>\"");
+    api_put_key(&b, "incidentKey", v->key, true);
+    api_put_key(&b, "processDefinitionKey", v->process_definition_key, true);
+    api_put_key(&b, "processInstanceKey", v->process_instance_key, true);
+    api_put_key(&b, "rootProcessInstanceKey", v->process_instance_key, true);
+    api_put_key(&b, "elementInstanceKey", v->element_instance_key, true);
+    if (v->job_key)
+        api_put_key(&b, "jobKey", v->job_key, true);
+    else
+        bt_buf_puts(&b, ",\"jobKey\":null");
+    bt_buf_putc(&b, '}');
+    offer(s, &b);
+    bt_buf_free(&b);
     return s->error;
 }
 
-static int job_item(void *ud, const eng_job_info *j) {
+static int incidents_source(search *s, eng_engine *e, store *st, bt_error *err) {
+    (void)e;
+    (void)st;
+    index_incident_filter f = {
+        .key = exact_key(s, "incidentKey"),
+        .process_instance_key = exact_key(s, "processInstanceKey"),
+        .process_definition_key = exact_key(s, "processDefinitionKey"),
+        .element_instance_key = exact_key(s, "elementInstanceKey"),
+        .job_key = exact_key(s, "jobKey"),
+        .state = exact_string(s, "state"),
+        .error_type = exact_string(s, "errorType"),
+        .element_id = exact_string(s, "elementId"),
+        .bpmn_process_id = exact_string(s, "processDefinitionId"),
+    };
+    int rc = index_incidents_search(s->index, &f, incident_item, s);
+    bt_free((char *)f.state);
+    bt_free((char *)f.error_type);
+    bt_free((char *)f.element_id);
+    bt_free((char *)f.bpmn_process_id);
+    return index_failed(s, rc, "incidents", err);
+}
+
+static int job_item(void *ud, const index_job *j) {
     search *s = ud;
     bt_buf b = BT_BUF_INIT;
     bt_buf_putc(&b, '{');
     bt_buf_puts(&b, "\"customHeaders\":{}");
     api_put_str(&b, "elementId", j->element_id, true);
     api_put_key(&b, "elementInstanceKey", j->element_instance_key, true);
-    bool retry_left = j->error_message && j->retries > 0;
+    bool retry_left = j->error_message && j->retries > 0 && !j->ended_ms;
     bt_buf_puts(&b, retry_left ? ",\"hasFailedWithRetriesLeft\":true"
                                : ",\"hasFailedWithRetriesLeft\":false");
     api_put_key(&b, "jobKey", j->key, true);
@@ -394,8 +434,12 @@ static int job_item(void *ud, const eng_job_info *j) {
     api_put_str(&b, "type", j->type, true);
     api_put_str(&b, "worker", j->worker ? j->worker : "", true);
     api_put_time(&b, "deadline", j->deadline_ms, true);
-    bt_buf_puts(&b, ",\"creationTime\":null,\"deniedReason\":null,\"endTime\":null,"
-                    "\"errorCode\":null,\"isDenied\":null,\"lastUpdateTime\":null");
+    api_put_time(&b, "creationTime", j->created_ms, true);
+    bt_buf_puts(&b, ",\"deniedReason\":null");
+    api_put_time(&b, "endTime", j->ended_ms, true);
+    api_put_str(&b, "errorCode", str_or_null(j->error_code), true);
+    bt_buf_puts(&b, ",\"isDenied\":null");
+    api_put_time(&b, "lastUpdateTime", j->updated_ms, true);
     api_put_str(&b, "errorMessage", j->error_message, true);
     bt_buf_putc(&b, '}');
     offer(s, &b);
@@ -404,19 +448,33 @@ static int job_item(void *ud, const eng_job_info *j) {
 }
 
 static int jobs_source(search *s, eng_engine *e, store *st, bt_error *err) {
+    (void)e;
     (void)st;
-    (void)err;
-    return eng_jobs_each(e, job_item, s);
+    index_job_filter f = {
+        .key = exact_key(s, "jobKey"),
+        .process_instance_key = exact_key(s, "processInstanceKey"),
+        .element_instance_key = exact_key(s, "elementInstanceKey"),
+        .process_definition_key = exact_key(s, "processDefinitionKey"),
+        .type = exact_string(s, "type"),
+        .state = exact_string(s, "state"),
+        .element_id = exact_string(s, "elementId"),
+        .bpmn_process_id = exact_string(s, "processDefinitionId"),
+    };
+    int rc = index_jobs_search(s->index, &f, job_item, s);
+    bt_free((char *)f.type);
+    bt_free((char *)f.state);
+    bt_free((char *)f.element_id);
+    bt_free((char *)f.bpmn_process_id);
+    return index_failed(s, rc, "jobs", err);
 }
 
-static int variable_item(void *ud, const eng_variable_info *v) {
+static int variable_item(void *ud, const index_variable *v) {
     search *s = ud;
-    bt_buf b = BT_BUF_INIT, value = BT_BUF_INIT;
-    feel_value_to_json(v->value, &value);
+    bt_buf b = BT_BUF_INIT;
     bt_buf_putc(&b, '{');
     api_put_str(&b, "name", v->name, false);
     bt_buf_puts(&b, ",\"value\":");
-    bt_buf_json_string(&b, value.data ? value.data : "null", value.data ? value.len : 4);
+    bt_buf_json_string(&b, v->value ? v->value : "null", v->value ? strlen(v->value) : 4);
     bt_buf_puts(&b, ",\"isTruncated\":false,\"tenantId\":\"<default>\"");
     api_put_key(&b, "variableKey", v->key, true);
     api_put_key(&b, "scopeKey", v->scope_key, true);
@@ -425,134 +483,79 @@ static int variable_item(void *ud, const eng_variable_info *v) {
     bt_buf_putc(&b, '}');
     offer(s, &b);
     bt_buf_free(&b);
-    bt_buf_free(&value);
     return s->error;
 }
 
 static int variables_source(search *s, eng_engine *e, store *st, bt_error *err) {
+    (void)e;
     (void)st;
-    (void)err;
-    return eng_variables_each(e, exact_key(s, "processInstanceKey"), variable_item, s);
+    index_variable_filter f = {
+        .key = exact_key(s, "variableKey"),
+        .scope_key = exact_key(s, "scopeKey"),
+        .process_instance_key = exact_key(s, "processInstanceKey"),
+        .name = exact_string(s, "name"),
+    };
+    int rc = index_variables_search(s->index, &f, variable_item, s);
+    bt_free((char *)f.name);
+    return index_failed(s, rc, "variables", err);
 }
 
-/* Element instances of one instance, rebuilt from its record log: the first
- * record of a key opens it, COMPLETED / TERMINATED close it. */
-typedef struct elem_row {
-    uint64_t key;
-    char element_id[128];
-    char type[32];
-    int64_t start_ms, end_ms;
-    const char *state;
-} elem_row;
+typedef struct elem_search {
+    search *s;
+    eng_engine *engine; /* for element names */
+} elem_search;
 
-typedef struct elem_rows {
-    elem_row *rows;
-    size_t n, cap;
-    uint64_t def_key;
-    char process_id[256];
-} elem_rows;
-
-static bool json_text(const char *json, const char *name, char *out, size_t size) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", name);
-    const char *p = strstr(json, pat);
-    if (!p)
-        return false;
-    p += strlen(pat);
-    const char *end = strchr(p, '"');
-    if (!end)
-        return false;
-    snprintf(out, size, "%.*s", (int)(end - p), p);
-    return true;
-}
-
-static int elem_record(void *ud, const store_record *r) {
-    elem_rows *er = ud;
-    if (strcmp(r->value_type, "PROCESS_INSTANCE") || !strcmp(r->intent, "SEQUENCE_FLOW_TAKEN"))
-        return 0;
-    elem_row *row = NULL;
-    for (size_t i = er->n; i-- > 0;)
-        if (er->rows[i].key == r->key) {
-            row = &er->rows[i];
-            break;
-        }
-    if (!row) {
-        if (er->n == er->cap) {
-            er->cap = er->cap ? er->cap * 2 : 32;
-            er->rows = bt_xrealloc(er->rows, er->cap * sizeof *er->rows);
-        }
-        row = &er->rows[er->n++];
-        memset(row, 0, sizeof *row);
-        row->key = r->key;
-        row->start_ms = r->timestamp_ms;
-        row->state = "ACTIVE";
-        json_text(r->value, "elementId", row->element_id, sizeof row->element_id);
-        json_text(r->value, "bpmnElementType", row->type, sizeof row->type);
-        if (!er->process_id[0]) {
-            char key[32];
-            json_text(r->value, "bpmnProcessId", er->process_id, sizeof er->process_id);
-            if (json_text(r->value, "processDefinitionKey", key, sizeof key))
-                er->def_key = strtoull(key, NULL, 10);
-        }
-    }
-    if (!strcmp(r->intent, "ELEMENT_COMPLETED")) {
-        row->state = "COMPLETED";
-        row->end_ms = r->timestamp_ms;
-    } else if (!strcmp(r->intent, "ELEMENT_TERMINATED")) {
-        row->state = "TERMINATED";
-        row->end_ms = r->timestamp_ms;
-    }
-    return 0;
+static int elem_item(void *ud, const index_elem *row) {
+    elem_search *es = ud;
+    search *s = es->s;
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_putc(&b, '{');
+    api_put_str(&b, "processDefinitionId", row->bpmn_process_id, false);
+    api_put_time(&b, "startDate", row->start_ms, true);
+    api_put_time(&b, "endDate", row->end_ms, true);
+    api_put_str(&b, "elementId", row->element_id, true);
+    const char *name =
+        row->element_id ? eng_element_name(es->engine, row->process_definition_key, row->element_id)
+                        : NULL;
+    api_put_str(&b, "elementName", name ? name : row->element_id, true);
+    api_put_str(&b, "type", row->type, true);
+    api_put_str(&b, "state", row->state, true);
+    bt_buf_puts(&b, row->incident_key ? ",\"hasIncident\":true" : ",\"hasIncident\":false");
+    bt_buf_puts(&b, ",\"tenantId\":\"<default>\"");
+    api_put_key(&b, "elementInstanceKey", row->key, true);
+    api_put_key(&b, "processInstanceKey", row->process_instance_key, true);
+    api_put_key(&b, "processDefinitionKey", row->process_definition_key, true);
+    api_put_key(&b, "rootProcessInstanceKey", row->process_instance_key, true);
+    if (row->incident_key)
+        api_put_key(&b, "incidentKey", row->incident_key, true);
+    else
+        bt_buf_puts(&b, ",\"incidentKey\":null");
+    bt_buf_putc(&b, '}');
+    offer(s, &b);
+    bt_buf_free(&b);
+    return s->error;
 }
 
 static int elements_source(search *s, eng_engine *e, store *st, bt_error *err) {
-    uint64_t pi = exact_key(s, "processInstanceKey");
-    if (!pi)
-        return bt_error_set(err, BT_EINVAL,
-                            "element instance searches need filter.processInstanceKey");
-    elem_rows er = {0};
-    int rc = store_records_read(st, pi, 0, 0, elem_record, &er);
-    if (rc != BT_OK) {
-        bt_free(er.rows);
-        return bt_error_set(err, rc, "the store failed to read the history");
-    }
-    /* Incidents of live element instances. */
-    int n_inc = eng_incidents_list(e, pi, NULL, 0);
-    eng_incident_view *incs = bt_xcalloc(n_inc > 0 ? (size_t)n_inc : 1, sizeof *incs);
-    n_inc = eng_incidents_list(e, pi, incs, n_inc);
-    for (size_t i = 0; i < er.n && !s->error; i++) {
-        const elem_row *row = &er.rows[i];
-        uint64_t incident = 0;
-        for (int k = 0; k < n_inc; k++)
-            if (incs[k].element_instance_key == row->key)
-                incident = incs[k].key;
-        bt_buf b = BT_BUF_INIT;
-        bt_buf_putc(&b, '{');
-        api_put_str(&b, "processDefinitionId", er.process_id, false);
-        api_put_time(&b, "startDate", row->start_ms, true);
-        api_put_time(&b, "endDate", row->end_ms, true);
-        api_put_str(&b, "elementId", row->element_id, true);
-        const char *name = eng_element_name(e, er.def_key, row->element_id);
-        api_put_str(&b, "elementName", name ? name : row->element_id, true);
-        api_put_str(&b, "type", row->type, true);
-        api_put_str(&b, "state", row->state, true);
-        bt_buf_puts(&b, incident ? ",\"hasIncident\":true" : ",\"hasIncident\":false");
-        bt_buf_puts(&b, ",\"tenantId\":\"<default>\"");
-        api_put_key(&b, "elementInstanceKey", row->key, true);
-        api_put_key(&b, "processInstanceKey", pi, true);
-        api_put_key(&b, "processDefinitionKey", er.def_key, true);
-        api_put_key(&b, "rootProcessInstanceKey", pi, true);
-        if (incident)
-            api_put_key(&b, "incidentKey", incident, true);
-        else
-            bt_buf_puts(&b, ",\"incidentKey\":null");
-        bt_buf_putc(&b, '}');
-        offer(s, &b);
-        bt_buf_free(&b);
-    }
-    bt_free(incs);
-    bt_free(er.rows);
-    return s->error;
+    (void)st;
+    index_elem_filter f = {
+        .key = exact_key(s, "elementInstanceKey"),
+        .process_instance_key = exact_key(s, "processInstanceKey"),
+        .process_definition_key = exact_key(s, "processDefinitionKey"),
+        .scope_key = exact_key(s, "elementInstanceScopeKey"),
+        .incident_key = exact_key(s, "incidentKey"),
+        .bpmn_process_id = exact_string(s, "processDefinitionId"),
+        .element_id = exact_string(s, "elementId"),
+        .type = exact_string(s, "type"),
+        .state = exact_string(s, "state"),
+    };
+    elem_search es = {s, e};
+    int rc = index_elems_search(s->index, &f, elem_item, &es);
+    bt_free((char *)f.bpmn_process_id);
+    bt_free((char *)f.element_id);
+    bt_free((char *)f.type);
+    bt_free((char *)f.state);
+    return index_failed(s, rc, "element instances", err);
 }
 
 /* ---- the kinds ----------------------------------------------------------------------------- */
@@ -712,13 +715,15 @@ static const char *const element_sorts[] = {"elementInstanceKey",
                                             "tenantId",
                                             NULL};
 
+/* One row per searchable resource: its key, what may be filtered and
+ * sorted, and where the candidates come from. */
 static const search_kind kinds[] = {
-    {"processDefinitionKey", definition_filters, definition_sorts, definitions_source},
-    {"processInstanceKey", instance_filters, instance_sorts, instances_source},
-    {"incidentKey", incident_filters, incident_sorts, incidents_source},
-    {"jobKey", job_filters, job_sorts, jobs_source},
-    {"variableKey", variable_filters, variable_sorts, variables_source},
-    {"elementInstanceKey", element_filters, element_sorts, elements_source},
+    {"processDefinitionKey", definition_filters, definition_sorts, definitions_source, false},
+    {"processInstanceKey", instance_filters, instance_sorts, instances_source, false},
+    {"incidentKey", incident_filters, incident_sorts, incidents_source, true},
+    {"jobKey", job_filters, job_sorts, jobs_source, true},
+    {"variableKey", variable_filters, variable_sorts, variables_source, true},
+    {"elementInstanceKey", element_filters, element_sorts, elements_source, true},
 };
 enum { K_DEFINITIONS, K_INSTANCES, K_INCIDENTS, K_JOBS, K_VARIABLES, K_ELEMENTS };
 
@@ -761,9 +766,45 @@ static int item_cmp(const void *pa, const void *pb) {
     return 0;
 }
 
+/* The index lags the log by the batches the indexer has not applied yet. A
+ * search of the index first waits (parked, up to SEARCH_WAIT_MS) until the
+ * index holds every record committed before the search ran, so a client
+ * reads its own acknowledged writes; past that bound it answers from the
+ * index as it is. The indexer's progress retries parked searches
+ * (api_search_index_progress). */
+#define SEARCH_WAIT_MS 2000
+
+static bool index_caught_up(search *s, store *st, int64_t now) {
+    if (!s->waiting) {
+        /* Counted before the cursor is read, so that progress made after
+         * this read sees a waiting search and retries it. */
+        s->waiting = true;
+        atomic_fetch_add(&s->api->searches_waiting, 1);
+        s->wait_end = now + SEARCH_WAIT_MS;
+    }
+    uint64_t last = 0, applied = 0;
+    if (now >= s->wait_end || store_log_last(st, &last) != BT_OK ||
+        index_cursor(s->index, &applied) != BT_OK || applied >= last)
+        return true; /* a failing read is answered by the search itself */
+    return false;
+}
+
+static void search_unwait(search *s) {
+    if (s->waiting) {
+        s->waiting = false;
+        atomic_fetch_sub(&s->api->searches_waiting, 1);
+    }
+}
+
 static int search_apply(api_call *c, eng_engine *e, store *st, int64_t now, bt_error *err) {
-    (void)now;
     search *s = c->extra;
+    if (s->kind->indexed) {
+        if (!index_caught_up(s, st, now)) {
+            c->cmd.park_until = s->wait_end;
+            return RT_PARK;
+        }
+        search_unwait(s);
+    }
     int rc = s->kind->source(s, e, st, err);
     if (rc == 0 && s->error)
         rc = s->error;
@@ -802,6 +843,7 @@ static void search_free(void *p) {
     search *s = p;
     if (!s)
         return;
+    search_unwait(s);
     for (size_t i = 0; i < s->n; i++)
         feel_value_unref(s->items[i]);
     bt_free(s->items);
@@ -870,8 +912,14 @@ static int search_handler(http_exchange *ex, const http_request *req, api *a, in
     search *s = bt_xcalloc(1, sizeof *s);
     s->kind = k;
     s->limit = 100;
+    s->api = a;
+    s->index = a->cfg.search_index;
     c->extra = s;
     c->extra_free = search_free;
+    if (k->indexed && !s->index) {
+        http_respond_problem(ex, 501, "NOT_IMPLEMENTED", "this server runs without a search index");
+        goto refused;
+    }
     if (api_check_fields(ex, body, fields))
         goto refused;
     const feel_value *filter = feel_context_get(body, "filter", 6);
@@ -948,6 +996,44 @@ static int search_handler(http_exchange *ex, const http_request *req, api *a, in
 refused:
     api_call_free(c);
     return 0;
+}
+
+/* A command that does nothing: its turn of the loop retries the parked
+ * searches. At most one is queued at a time. */
+typedef struct search_nudge {
+    rt_command cmd;
+    api *api;
+} search_nudge;
+
+static int nudge_apply(eng_engine *e, store *st, int64_t now, void *ctx, bt_error *err) {
+    (void)e;
+    (void)st;
+    (void)now;
+    (void)err;
+    search_nudge *n = ctx;
+    atomic_store(&n->api->search_nudge_queued, false);
+    return BT_OK;
+}
+
+static void nudge_done(void *ctx, int rc, const bt_error *err) {
+    (void)rc;
+    (void)err;
+    bt_free(ctx);
+}
+
+void api_search_index_progress(void *ud) {
+    api *a = ud;
+    if (atomic_load(&a->searches_waiting) <= 0 || atomic_exchange(&a->search_nudge_queued, true))
+        return;
+    search_nudge *n = bt_xcalloc(1, sizeof *n);
+    n->api = a;
+    n->cmd.apply = nudge_apply;
+    n->cmd.done = nudge_done;
+    n->cmd.ctx = n;
+    if (rt_submit(a->loop, &n->cmd) != BT_OK) { /* stopping, or full: retried at its deadline */
+        atomic_store(&a->search_nudge_queued, false);
+        bt_free(n);
+    }
 }
 
 int api_search_definitions(http_exchange *ex, const http_request *req, void *app) {

@@ -47,6 +47,11 @@
  *       Chunk encoding, per record: varint position, varint key, zigzag
  *       varint timestamp, then value type, intent and value as varint
  *       length + bytes. Positions must strictly increase (BT_ECONFLICT).
+ *       store_log_read walks the chunks in first_position order (the
+ *       rowid: no sort) from a resume point, the smallest first_position
+ *       of a chunk that still holds undelivered records. Chunks of one
+ *       transaction interleave, so records are final only below the
+ *       first_position of the next unread chunk; a read stops there.
  *       A chunk is stored with a one-byte tag: 'L' + the raw length (4
  *       bytes, little endian) + an LZ4 block — record JSON repeats its field
  *       names, so the log and the write volume of every commit shrink
@@ -113,6 +118,8 @@ enum {
     SQ_REC_READ_INSTANCE,
     SQ_REC_READ_ALL,
     SQ_REC_MAX,
+    SQ_LOG_RESUME,
+    SQ_LOG_SCAN,
     SQ_STMT_COUNT
 };
 
@@ -148,6 +155,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
                              "last_position > ?2 ORDER BY first_position",
     [SQ_REC_READ_ALL] = "SELECT data, instance_key FROM records WHERE last_position > ?1",
     [SQ_REC_MAX] = "SELECT coalesce(max(last_position), 0) FROM records",
+    [SQ_LOG_RESUME] = "SELECT coalesce(min(first_position), ?1 + 1) FROM records "
+                      "WHERE last_position > ?1",
+    [SQ_LOG_SCAN] = "SELECT first_position, last_position, data, instance_key FROM records "
+                    "WHERE first_position >= ?1 ORDER BY first_position",
 };
 
 static const char sq_schema[] =
@@ -899,6 +910,34 @@ static int chunk_decode(const void *data, size_t len, uint64_t instance_key, uin
     return BT_OK;
 }
 
+/* The raw chunk of a stored blob: the bytes after an 'R' tag, or an 'L'
+ * tag's LZ4 block decompressed into sq->packed (valid until the next call). */
+static int chunk_unpack(sq_store *sq, const unsigned char *blob, size_t blen, const void **data,
+                        size_t *dlen) {
+    if (blen == 0 || !blob || (blob[0] != 'R' && blob[0] != 'L'))
+        return BT_ECORRUPT;
+    *data = blob + 1;
+    *dlen = blen - 1;
+    if (blob[0] == 'R')
+        return BT_OK;
+    uint32_t raw;
+    if (*dlen < 4)
+        return BT_ECORRUPT;
+    memcpy(&raw, *data, 4);
+    bt_buf_reset(&sq->packed);
+    if (raw > (64u << 20))
+        return BT_ECORRUPT;
+    if (bt_buf_reserve(&sq->packed, raw))
+        return BT_ENOMEM;
+    int got =
+        LZ4_decompress_safe((const char *)*data + 4, sq->packed.data, (int)*dlen - 4, (int)raw);
+    if (got != (int)raw)
+        return BT_ECORRUPT;
+    *data = sq->packed.data;
+    *dlen = raw;
+    return BT_OK;
+}
+
 static int decoded_cmp(const void *a, const void *b) {
     uint64_t x = ((const decoded *)a)->r.position, y = ((const decoded *)b)->r.position;
     return x < y ? -1 : x > y;
@@ -921,33 +960,11 @@ static int sq_records_read(void *impl, uint64_t instance_key, uint64_t after, si
         uint64_t owner = (uint64_t)sqlite3_column_int64(st, 1);
         const unsigned char *blob = sqlite3_column_blob(st, 0);
         size_t blen = (size_t)sqlite3_column_bytes(st, 0);
-        const void *data = blob ? blob + 1 : NULL;
-        size_t dlen = blen ? blen - 1 : 0;
-        if (blen == 0 || (blob[0] != 'R' && blob[0] != 'L')) {
-            code = BT_ECORRUPT;
+        const void *data;
+        size_t dlen;
+        code = chunk_unpack(sq, blob, blen, &data, &dlen);
+        if (code != BT_OK)
             break;
-        }
-        if (blob[0] == 'L') {
-            uint32_t raw;
-            if (dlen < 4) {
-                code = BT_ECORRUPT;
-                break;
-            }
-            memcpy(&raw, data, 4);
-            bt_buf_reset(&sq->packed);
-            if (raw > (64u << 20) || bt_buf_reserve(&sq->packed, raw)) {
-                code = raw > (64u << 20) ? BT_ECORRUPT : BT_ENOMEM;
-                break;
-            }
-            int got = LZ4_decompress_safe((const char *)data + 4, sq->packed.data, (int)dlen - 4,
-                                          (int)raw);
-            if (got != (int)raw) {
-                code = BT_ECORRUPT;
-                break;
-            }
-            data = sq->packed.data;
-            dlen = raw;
-        }
         code = chunk_decode(data, dlen, owner, after, &recs, &n, &cap);
         if (instance_key && limit && n >= limit)
             break;
@@ -965,6 +982,120 @@ static int sq_records_read(void *impl, uint64_t instance_key, uint64_t after, si
     for (size_t i = 0; i < n; i++)
         bt_free(recs[i].text);
     bt_free(recs);
+    return code;
+}
+
+/* ---- reading the whole log, resumably ---- */
+
+static int sq_log_last(void *impl, uint64_t *out) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_REC_MAX];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? BT_OK : sq_fail(sq, rc, "log_last");
+}
+
+/* The span of a chunk read by sq_log_read, to find the next resume point. */
+typedef struct chunk_span {
+    uint64_t first, last;
+} chunk_span;
+
+static int sq_log_read(void *impl, store_log_cursor *cur, size_t limit, store_record_cb cb,
+                       void *ud, size_t *n_out) {
+    sq_store *sq = impl;
+    uint64_t after = cur->position;
+    int rc;
+    /* Resume point unknown (a new reader): the first chunk that ends after
+     * the cursor. A range scan of records_last, once per reader. */
+    if (cur->resume == 0) {
+        sqlite3_stmt *st = sq->stmt[SQ_LOG_RESUME];
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            cur->resume = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW)
+            return sq_fail(sq, rc, "log_read");
+    }
+    /* One statement, one snapshot: the chunks in first_position order from
+     * the resume point. Stop at a chunk starting after `limit` records when
+     * at least one collected record lies before it (records below the next
+     * unread chunk's first position are final). */
+    sqlite3_stmt *st = sq->stmt[SQ_LOG_SCAN];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)cur->resume);
+    decoded *recs = NULL;
+    size_t n = 0, cap = 0, n_spans = 0, cap_spans = 0;
+    chunk_span *spans = NULL;
+    uint64_t next_first = UINT64_MAX, min_pos = UINT64_MAX;
+    int code = BT_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t first = (uint64_t)sqlite3_column_int64(st, 0);
+        uint64_t last = (uint64_t)sqlite3_column_int64(st, 1);
+        if (n >= limit && min_pos < first) {
+            next_first = first;
+            break;
+        }
+        if (last <= after)
+            continue; /* delivered whole already */
+        if (n_spans == cap_spans) {
+            size_t c = cap_spans ? cap_spans * 2 : 64;
+            chunk_span *grown = bt_realloc(spans, c * sizeof *grown);
+            if (!grown) {
+                code = BT_ENOMEM;
+                break;
+            }
+            spans = grown;
+            cap_spans = c;
+        }
+        spans[n_spans++] = (chunk_span){first, last};
+        const void *data;
+        size_t dlen;
+        size_t before = n;
+        code = chunk_unpack(sq, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                            &data, &dlen);
+        if (code == BT_OK)
+            code = chunk_decode(data, dlen, (uint64_t)sqlite3_column_int64(st, 3), after, &recs, &n,
+                                &cap);
+        if (code != BT_OK)
+            break;
+        for (size_t i = before; i < n; i++)
+            if (recs[i].r.position < min_pos)
+                min_pos = recs[i].r.position;
+    }
+    sqlite3_reset(st);
+    if (code == BT_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = sq_fail(sq, rc, "log_read");
+    if (code == BT_OK && n > 1)
+        qsort(recs, n, sizeof *recs, decoded_cmp);
+    size_t delivered = 0;
+    for (size_t i = 0; code == BT_OK && i < n && delivered < limit; i++) {
+        if (recs[i].r.position >= next_first)
+            break;
+        int stop = cb(ud, &recs[i].r);
+        if (stop) {
+            code = stop;
+            break;
+        }
+        cur->position = recs[i].r.position;
+        delivered++;
+    }
+    if (delivered > 0) {
+        /* Every chunk starting at or before the new position was read; the
+         * next read resumes at the first of them that is not delivered
+         * whole, else just after the position. */
+        uint64_t resume = cur->position + 1;
+        for (size_t i = 0; i < n_spans; i++)
+            if (spans[i].last > cur->position && spans[i].first < resume)
+                resume = spans[i].first;
+        cur->resume = resume;
+    }
+    for (size_t i = 0; i < n; i++)
+        bt_free(recs[i].text);
+    bt_free(recs);
+    bt_free(spans);
+    *n_out = delivered;
     return code;
 }
 
@@ -987,4 +1118,6 @@ const store_ops store_sqlite_ops = {
     .instance_get = sq_instance_get,
     .record_append = sq_record_append,
     .records_read = sq_records_read,
+    .log_read = sq_log_read,
+    .log_last = sq_log_last,
 };

@@ -237,3 +237,24 @@ int store_records_read(store *s, uint64_t instance_key, uint64_t after, size_t l
         return BT_OK;
     return s->ops->records_read(s->impl, instance_key, after, limit, cb, ud);
 }
+
+int store_log_read(store *s, store_log_cursor *cur, size_t limit,
+                   int (*cb)(void *ud, const store_record *r), void *ud, size_t *n) {
+    if (n)
+        *n = 0;
+    if (!s || !cur || !cb || limit == 0)
+        return BT_EINVAL;
+    if (cur->position >= (uint64_t)INT64_MAX)
+        return BT_OK;
+    size_t got = 0;
+    int rc = s->ops->log_read(s->impl, cur, limit, cb, ud, &got);
+    if (n)
+        *n = got;
+    return rc;
+}
+
+int store_log_last(store *s, uint64_t *out) {
+    if (!s || !out)
+        return BT_EINVAL;
+    return s->ops->log_last(s->impl, out);
+}

@@ -144,4 +144,25 @@ int store_record_append(store *s, const store_record *r);
 int store_records_read(store *s, uint64_t instance_key, uint64_t after, size_t limit,
                        int (*cb)(void *ud, const store_record *r), void *ud);
 
+/* Where a reader of the whole log (an exporter, the search index) stands:
+ * the last position it was given, and a backend hint of where to resume
+ * looking (0: unknown, the backend finds it). Start with {after, 0}. */
+typedef struct store_log_cursor {
+    uint64_t position; /* every record at or before it has been delivered */
+    uint64_t resume;   /* backend's resume hint; keep it between calls */
+} store_log_cursor;
+
+/* Calls cb for the records of all instances with position > cur->position,
+ * in position order, at most `limit` (> 0) of them, and advances *cur past
+ * the last one delivered. Unlike store_records_read(s, 0, ...), the work is
+ * bounded by `limit` (plus one transaction's chunks), not by the size of
+ * the log after the cursor, so a reader can catch up over a long log a
+ * batch at a time. *n (may be NULL) = how many were delivered; 0 means the
+ * reader is at the end of the committed log. Each call reads one consistent
+ * snapshot: a transaction's records are delivered whole or not yet. */
+int store_log_read(store *s, store_log_cursor *cur, size_t limit,
+                   int (*cb)(void *ud, const store_record *r), void *ud, size_t *n);
+/* *out = the highest committed record position (0: the log is empty). */
+int store_log_last(store *s, uint64_t *out);
+
 #endif

@@ -62,6 +62,9 @@ typedef struct store_ops {
     int (*record_append)(void *impl, const store_record *r);
     int (*records_read)(void *impl, uint64_t instance_key, uint64_t after, size_t limit,
                         store_record_cb cb, void *ud);
+    int (*log_read)(void *impl, store_log_cursor *cur, size_t limit, store_record_cb cb, void *ud,
+                    size_t *n);
+    int (*log_last)(void *impl, uint64_t *out);
 } store_ops;
 
 /* The public handle. */

@@ -7,7 +7,7 @@
 //
 // It starts a real `baton serve` (a fresh data directory: SQLite, fsync on
 // every commit) and the real functions (examples/trip-booking/functions/
-// functions.mjs), deploys examples/trip-booking/trip-booking-http.bpmn, and
+// functions.mjs), deploys examples/trip-booking/trip-booking.bpmn, and
 // keeps --concurrency sagas in flight: each is one POST /v2/process-instances
 // with awaitCompletion, so its latency is from the request to the end of the
 // instance (three calls to the functions; with compensation, five). Scenarios:
@@ -106,8 +106,8 @@ const functions = await launch('node', [join(REPO, 'examples', 'trip-booking', '
   { PORT: '0', QUIET: '1' }, /functions listening on http:\/\/[^\s:]+:(\d+)/);
 try {
   const form = new FormData();
-  const model = join(REPO, 'examples', 'trip-booking', 'trip-booking-http.bpmn');
-  form.append('resources', new Blob([await readFile(model)]), 'trip-booking-http.bpmn');
+  const model = join(REPO, 'examples', 'trip-booking', 'trip-booking.bpmn');
+  form.append('resources', new Blob([await readFile(model)]), 'trip-booking.bpmn');
   const dep = await fetch(`${baton.url}/v2/deployments`, { method: 'POST', body: form });
   if (!dep.ok) throw new Error(`deploy: ${dep.status} ${await dep.text()}`);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The trip-booking demo, after a build: starts `baton serve` on the embedded
 # store (./data), deploys the HTTP saga (examples/trip-booking/
-# trip-booking-http.bpmn), starts the functions and the trip function, books
+# trip-booking.bpmn), starts the functions and the trip function, books
 # two trips to show both endings (one booked, one compensated), prints what
 # to try next, and runs until Ctrl-C, then stops everything.
 #
@@ -68,7 +68,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 fetch GET "$BATON_URL/v2/status" >/dev/null || { echo "demo: baton did not start; see $DATA/logs/baton.log" >&2; exit 1; }
-"$BATON" deploy examples/trip-booking/trip-booking-http.bpmn --address "$BATON_URL"
+"$BATON" deploy examples/trip-booking/trip-booking.bpmn --address "$BATON_URL"
 
 PORT=$FUNCTIONS_PORT node examples/trip-booking/functions/functions.mjs >"$DATA/logs/functions.log" 2>&1 &
 pids+=($!)

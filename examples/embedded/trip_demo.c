@@ -1,7 +1,7 @@
 /*
  * trip_demo.c — the trip-booking saga on the embedded engine.
  *
- * Deploys examples/trip-booking/trip-booking.bpmn into a store under
+ * Deploys examples/trip-booking/trip-booking-jobs.bpmn into a store under
  * ./data, books two trips with in-process job handlers standing in for the
  * hotel, car and flight functions — the first succeeds, the second's flight
  * is sold out — and prints what happened to each, from the record log:
@@ -79,7 +79,7 @@ static int print_record(void *ud, const char *type, const char *intent, uint64_t
 }
 
 int main(int argc, char **argv) {
-    const char *data = "data", *model = "examples/trip-booking/trip-booking.bpmn";
+    const char *data = "data", *model = "examples/trip-booking/trip-booking-jobs.bpmn";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--data"))
             data = argv[i + 1];

@@ -189,7 +189,7 @@ test('every command answers --help with its usage', async () => {
 });
 
 test('deploy prints id, version and key; deploying again keeps the version', async () => {
-  const trip = path.join(root, 'examples/trip-booking/trip-booking.bpmn');
+  const trip = path.join(root, 'examples/trip-booking/trip-booking-jobs.bpmn');
   const r = await deploy(trip);
   assert.match(r.stdout, /^trip-booking {2}version 1 {2}key \d+$/m);
   const again = await deploy(trip);

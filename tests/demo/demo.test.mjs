@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BATON_BIN = process.env.BATON_BIN || join(REPO, 'build', 'baton');
 const EXAMPLE = join(REPO, 'examples', 'trip-booking');
-const SAGA = join(EXAMPLE, 'trip-booking-http.bpmn');
+const SAGA = join(EXAMPLE, 'trip-booking.bpmn');
 const SHARED = process.env.BATON_SHARED || join(REPO, '..', 'shared');
 const SEED_MODEL = join(SHARED, 'reference', 'trip-booking', 'zeebe_aws_trip-booking.bpmn');
 const SEED_REQUEST = join(SHARED, 'reference', 'trip-booking', 'zeebe_request.json');

@@ -50,7 +50,7 @@ test('deploy the trip saga and one-task: the deployment result', withServer(asyn
   assert.equal(d.deployments.length, 2);
   const byId = Object.fromEntries(d.deployments.map((x) => [x.processDefinition.processDefinitionId, x.processDefinition]));
   assert.deepEqual(Object.keys(byId).sort(), ['one-task', 'trip-booking']);
-  assert.equal(byId['trip-booking'].resourceName, 'trip-booking.bpmn');
+  assert.equal(byId['trip-booking'].resourceName, 'trip-booking-jobs.bpmn');
   assert.equal(byId['one-task'].resourceName, 'one-task.bpmn');
   for (const p of Object.values(byId)) {
     assert.equal(p.processDefinitionVersion, 1);
@@ -120,7 +120,7 @@ test('process definitions: search and XML [search]', withServer(async (s) => {
   const found = items.find((p) => p.processDefinitionId === 'trip-booking');
   assert.equal(found.processDefinitionKey, trip.processDefinitionKey);
   assert.equal(found.version, 1);
-  assert.equal(found.resourceName, 'trip-booking.bpmn');
+  assert.equal(found.resourceName, 'trip-booking-jobs.bpmn');
   const xml = await c.getProcessDefinitionXml({ processDefinitionKey: trip.processDefinitionKey }, NOW);
   const text = typeof xml === 'string' ? xml : await new Response(xml).text();
   assert.equal(text, await readFile(MODELS.trip, 'utf8'));

@@ -18,7 +18,7 @@ import { createCamundaClient } from '@camunda8/orchestration-cluster-api';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BATON_BIN = process.env.BATON_BIN || join(REPO, 'build', 'baton');
 export const MODELS = {
-  trip: join(REPO, 'examples', 'trip-booking', 'trip-booking.bpmn'),
+  trip: join(REPO, 'examples', 'trip-booking', 'trip-booking-jobs.bpmn'),
   oneTask: join(REPO, 'bench', 'models', 'one-task.bpmn'),
   bad: (name) => join(REPO, 'tests', 'data', 'bpmn', 'bad', name),
 };

@@ -36,7 +36,7 @@ const BIN = process.env.BATON_BIN || path.join(root, 'build/baton');
 const WEB = process.env.BATON_WEB || path.join(path.dirname(BIN), 'web');
 const ARTIFACTS = process.env.BATON_UI_ARTIFACTS || path.join(path.dirname(BIN), 'ui-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
-const TRIP = path.join(root, 'examples/trip-booking/trip-booking.bpmn');
+const TRIP = path.join(root, 'examples/trip-booking/trip-booking-jobs.bpmn');
 const skip = fs.existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is missing: install Debian's chromium (scripts/install-deps.sh) to run the UI tests`;
@@ -123,7 +123,7 @@ const instance = (pi) => rest('GET', `/v2/process-instances/${pi}`);
 
 async function seed() {
   const form = new FormData();
-  form.append('resources', new Blob([fs.readFileSync(TRIP)], { type: 'application/xml' }), 'trip-booking.bpmn');
+  form.append('resources', new Blob([fs.readFileSync(TRIP)], { type: 'application/xml' }), 'trip-booking-jobs.bpmn');
   const dep = await rest('POST', '/v2/deployments', form);
   trips.v1 = dep.deployments[0].processDefinition.processDefinitionKey;
 

@@ -10,7 +10,7 @@
  *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
  *              compensation?, compensating_for key (0: none)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
- *   incident   key, type, message, job key, created (ms)
+ *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
  *
  * Element instances are written in creation order, so a scope always comes
@@ -112,6 +112,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_str(b, inc->message);
         put_u(b, inc->job_key);
         put_i(b, inc->created_ms);
+        put_u(b, (uint64_t)inc->step);
     }
     put_compensable(b, el->compensable, el->n_compensable);
     const eng_compensation *c = el->compensation;
@@ -342,12 +343,13 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             inc->message = get_str(&r);
             inc->job_key = get_u(&r);
             inc->created_ms = get_i(&r);
+            inc->step = (int)get_u(&r);
             inc->elem = el;
             el->incident = inc;
             inst->n_incidents++;
             if (!inc->message)
                 inc->message = bt_xstrdup("");
-            if (r.bad || inc->type > ENG_INC_UNHANDLED_ERROR_EVENT)
+            if (r.bad || inc->type > ENG_INC_UNKNOWN || inc->step > STEP_COMPLETE + 1)
                 r.bad = true;
             else
                 bt_map_put(&e->incidents, inc->key, inc);

@@ -98,7 +98,13 @@ typedef enum eng_incident_type {
     ENG_INC_IO_MAPPING_ERROR,
     ENG_INC_EXTRACT_VALUE_ERROR,
     ENG_INC_UNHANDLED_ERROR_EVENT,
+    ENG_INC_UNKNOWN, /* a command ran more than ENG_MAX_STEPS steps: a loop without a wait state */
 } eng_incident_type;
+
+/* Steps one command may run before the rest are parked as incidents: an
+ * instance that loops through gateways and events without ever waiting
+ * would otherwise hold the engine forever. */
+#define ENG_MAX_STEPS 100000
 
 typedef struct eng_incident {
     uint64_t key;
@@ -108,6 +114,7 @@ typedef struct eng_incident {
     uint64_t job_key;
     char *error_code; /* UNHANDLED_ERROR_EVENT thrown by an end event: the code to re-throw */
     int64_t created_ms;
+    int step; /* ENG_INC_UNKNOWN: the step (eng_step_kind + 1) to run on resolve */
 } eng_incident;
 
 /* A completed activity that can be compensated, in the scope where it

@@ -140,11 +140,26 @@ void eng_step_push(eng_engine *e, eng_step_kind kind, eng_elem *el) {
 /* Runs queued steps until none is left. A step whose element instance is
  * gone (terminated by an earlier step) is skipped. */
 void eng_steps_run(eng_engine *e) {
+    long run = 0;
     while (e->steps_head < e->steps_tail) {
         eng_step st = e->steps[e->steps_head++];
         eng_elem *el = bt_map_get(&e->elems, st.elem_key);
         if (!el)
             continue;
+        if (++run > ENG_MAX_STEPS) {
+            /* Park the step as an incident instead of running it: its branch
+             * stops here, the engine stays responsive, and resolving the
+             * incident runs the step again (after the operator fixed what
+             * made it loop). */
+            char msg[256];
+            snprintf(msg, sizeof msg,
+                     "The instance ran more than %d steps in one command without reaching a "
+                     "wait state; is there a loop through gateways or events?",
+                     ENG_MAX_STEPS);
+            eng_incident_raise(e, el, ENG_INC_UNKNOWN, 0, msg);
+            el->incident->step = (int)st.kind + 1;
+            continue;
+        }
         switch (st.kind) {
         case STEP_ACTIVATE: eng_elem_run_activate(e, el); break;
         case STEP_COMPLETE: eng_elem_run_complete(e, el); break;

@@ -8,6 +8,8 @@
  *   CONDITION_ERROR        an exclusive gateway finds no flow         → COMPLETING
  *   IO_MAPPING_ERROR       an input or output mapping fails           → ACTIVATING / COMPLETING
  *   EXTRACT_VALUE_ERROR    a job type or retries expression fails     → ACTIVATED, no job
+ *   UNKNOWN                a command ran ENG_MAX_STEPS steps without  → the parked step
+ *                          waiting (a loop without a wait state)
  *
  * Resolving runs the failed step again, against the state the operator may
  * have fixed meanwhile (variables set, job retries raised): a job becomes
@@ -29,6 +31,7 @@ static const char *type_names[] = {
     [ENG_INC_IO_MAPPING_ERROR] = "IO_MAPPING_ERROR",
     [ENG_INC_EXTRACT_VALUE_ERROR] = "EXTRACT_VALUE_ERROR",
     [ENG_INC_UNHANDLED_ERROR_EVENT] = "UNHANDLED_ERROR_EVENT",
+    [ENG_INC_UNKNOWN] = "UNKNOWN",
 };
 
 const char *eng_incident_type_name(eng_incident_type t) {
@@ -105,6 +108,7 @@ int eng_incident_resolve(eng_engine *e, int64_t now, uint64_t incident_key, bt_e
                             "resolving the incident",
                             (unsigned long long)job->key);
     eng_incident_type type = inc->type;
+    int step = inc->step;
     eng_incident_drop(e, el, true);
     switch (type) {
     case ENG_INC_JOB_NO_RETRIES:
@@ -120,6 +124,9 @@ int eng_incident_resolve(eng_engine *e, int64_t now, uint64_t incident_key, bt_e
         eng_step_push(e, el->state == ENG_COMPLETING ? STEP_COMPLETE : STEP_ACTIVATE, el);
         break;
     case ENG_INC_EXTRACT_VALUE_ERROR: eng_step_push(e, STEP_ACTIVATE, el); break;
+    case ENG_INC_UNKNOWN:
+        eng_step_push(e, step == STEP_COMPLETE + 1 ? STEP_COMPLETE : STEP_ACTIVATE, el);
+        break;
     }
     eng_steps_run(e);
     return BT_OK;

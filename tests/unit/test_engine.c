@@ -346,6 +346,31 @@ static void test_static_and_feel_input_mappings(void **state) {
     fixture_free(f);
 }
 
+/* A loop through a gateway and an event never waits: the engine parks it
+ * as an incident after ENG_MAX_STEPS steps instead of spinning forever;
+ * once the condition is fixed, resolving runs the parked step again. */
+static void test_loop_without_wait_state_becomes_incident(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "spin", "",
+              "<bpmn:startEvent id=\"start\"/><bpmn:exclusiveGateway id=\"gw\" default=\"out\"/>"
+              "<bpmn:intermediateThrowEvent id=\"again\"/><bpmn:endEvent id=\"end\"/>" FLOW(
+                  "f1", "start", "gw") COND_FLOW("back", "gw", "again", "=spin")
+                  FLOW("f2", "again", "gw") FLOW("out", "gw", "end"));
+    uint64_t pi = start_ok(f, "spin", "{\"spin\": true}");
+    baton_incident inc[2];
+    assert_int_equal(baton_list_incidents(f->b, pi, inc, 2), 1);
+    assert_string_equal(inc[0].type, "UNKNOWN");
+    assert_non_null(strstr(inc[0].message, "wait state"));
+    assert_int_equal(instance_state(f, pi), BATON_ACTIVE);
+    fixture_reopen(f); /* the parked step survives a restart */
+    baton_error err;
+    assert_int_equal(baton_set_variables(f->b, pi, "{\"spin\": false}", false, &err), 0);
+    assert_int_equal(baton_resolve_incident(f->b, inc[0].key, &err), 0);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
 static void test_terminate_end_event_and_cancel(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -454,6 +479,7 @@ int main(void) {
         cmocka_unit_test(test_job_timeout_returns_job_to_pool),
         cmocka_unit_test(test_io_mapping_and_extract_value_incidents),
         cmocka_unit_test(test_static_and_feel_input_mappings),
+        cmocka_unit_test(test_loop_without_wait_state_becomes_incident),
         cmocka_unit_test(test_terminate_end_event_and_cancel),
         cmocka_unit_test(test_versions_and_business_id),
         cmocka_unit_test(test_bad_model_rejected_whole),

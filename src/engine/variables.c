@@ -144,9 +144,12 @@ feel_value *eng_vars_visible_at(const eng_elem *el) {
     feel_value *ctx = feel_context_new();
     oom_if(ctx);
     /* Outermost first, so inner scopes overwrite (shadow) outer names. */
-    const eng_elem *chain[64];
+    int depth = 0;
+    for (const eng_elem *s = el; s; s = s->scope)
+        depth++;
+    const eng_elem **chain = bt_xmalloc((size_t)depth * sizeof *chain);
     int n = 0;
-    for (const eng_elem *s = el; s && n < 64; s = s->scope)
+    for (const eng_elem *s = el; s; s = s->scope)
         chain[n++] = s;
     for (int i = n - 1; i >= 0; i--)
         for (int k = 0; k < chain[i]->vars.count; k++) {
@@ -154,6 +157,7 @@ feel_value *eng_vars_visible_at(const eng_elem *el) {
             if (feel_context_put(ctx, v->name, strlen(v->name), feel_value_ref(v->value)) != BT_OK)
                 abort();
         }
+    bt_free(chain);
     return ctx;
 }
 

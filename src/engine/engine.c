@@ -170,7 +170,45 @@ void eng_steps_run(eng_engine *e) {
 
 /* ---- the due-time heap ------------------------------------------------------------ */
 
+static void due_sift_down(eng_due *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].at < h[m].at)
+            m = l;
+        if (r < n && h[r].at < h[m].at)
+            m = r;
+        if (m == i)
+            return;
+        eng_due t = h[m];
+        h[m] = h[i];
+        h[i] = t;
+        i = m;
+    }
+}
+
+/* Whether a heap entry still stands for a deadline or back-off of its job. */
+static bool due_live(const eng_engine *e, const eng_due *d) {
+    const eng_job *job = bt_map_get(&e->jobs, d->job_key);
+    return job && ((job->state == ENG_JOB_ACTIVATED && job->deadline_ms == d->at) ||
+                   (job->state == ENG_JOB_FAILED && job->backoff_until_ms == d->at));
+}
+
+/* Entries are not removed when a job completes (lazy deletion); when stale
+ * ones outnumber live jobs several times over, the heap is rebuilt from the
+ * live entries, so it stays proportional to the jobs that can still fire. */
+static void due_compact(eng_engine *e) {
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_due; i++)
+        if (due_live(e, &e->due[i]))
+            e->due[k++] = e->due[i];
+    e->n_due = k;
+    for (size_t i = k / 2; i-- > 0;)
+        due_sift_down(e->due, k, i);
+}
+
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key) {
+    if (e->n_due >= 4096 && e->n_due > 4 * e->jobs.count)
+        due_compact(e);
     if (e->n_due == e->cap_due) {
         e->cap_due = e->cap_due ? e->cap_due * 2 : 64;
         e->due = bt_xrealloc(e->due, e->cap_due * sizeof *e->due);
@@ -191,20 +229,7 @@ void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key) {
 static eng_due due_pop(eng_engine *e) {
     eng_due top = e->due[0];
     e->due[0] = e->due[--e->n_due];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->n_due && e->due[l].at < e->due[m].at)
-            m = l;
-        if (r < e->n_due && e->due[r].at < e->due[m].at)
-            m = r;
-        if (m == i)
-            break;
-        eng_due t = e->due[m];
-        e->due[m] = e->due[i];
-        e->due[i] = t;
-        i = m;
-    }
+    due_sift_down(e->due, e->n_due, 0);
     return top;
 }
 

@@ -152,7 +152,9 @@ static void catch_up(rt_indexer *ix) {
         }
         ix->cursor = cur;
         publish(ix, cur.position);
-        if (n < ix->batch || stopping(ix))
+        /* A short batch is not the end of the log (a read may stop at a
+         * chunk boundary): only an empty read is. */
+        if (stopping(ix))
             return;
     }
 }

@@ -1,7 +1,8 @@
 /*
  * api.c — the REST API's route table, the plumbing from requests to loop
  * commands, request parsing and the cluster endpoints (topology, status,
- * metrics). The endpoint handlers are in api_instances.c and api_jobs.c.
+ * metrics). The endpoint handlers are in api_instances.c, api_jobs.c,
+ * api_search.c and api_stats.c.
  */
 #include "server/api_int.h"
 
@@ -48,6 +49,12 @@ static const http_route routes[] = {
      "get a process definition", 0},
     {"GET", "/v2/process-definitions/{processDefinitionKey}/xml", api_definition_xml,
      "get a process definition's XML", 0},
+    /* Per-element counts of one definition, from the search index (api_stats.c). */
+    {"POST", "/v2/process-definitions/{processDefinitionKey}/statistics/element-instances",
+     api_definition_element_stats, "element statistics of a process definition", 0},
+    /* The sequence flows an instance took, from the record log (api_stats.c). */
+    {"GET", "/v2/process-instances/{processInstanceKey}/sequence-flows",
+     api_instance_sequence_flows, "sequence flows taken by a process instance", 0},
     /* The cluster: one broker, one partition. */
     {"GET", "/v2/topology", api_topology, "cluster topology", 0},
     /* Health check: 204 when the engine answers. */

@@ -108,6 +108,23 @@ void api_put_str(bt_buf *b, const char *name, const char *s, bool comma);
 void api_put_int(bt_buf *b, const char *name, int64_t v, bool comma);
 void api_put_time(bt_buf *b, const char *name, int64_t ms, bool comma);
 
+/* ---- api_search.c: reading the search index consistently ------------------------ */
+
+/* A call that reads the search index waits (parked, bounded) until the
+ * index holds every record committed before it first asked. */
+typedef struct api_index_wait {
+    bool waiting;     /* counted in api->searches_waiting */
+    int64_t wait_end; /* when to read the index whatever its lag (ms) */
+} api_index_wait;
+/* Loop thread. true: read idx now (it has caught up, the bound has passed,
+ * or reading the positions failed — the read itself then reports). false:
+ * return RT_PARK with cmd.park_until = w->wait_end; the indexer's progress
+ * retries the call. The first call counts the call as waiting; the caller
+ * uncounts it with api_index_unwait once it reads, and when it is freed. */
+bool api_index_caught_up(api *a, index_db *idx, store *st, int64_t now, api_index_wait *w);
+/* Uncounts a waiting call; a no-op for one that is not waiting. */
+void api_index_unwait(api *a, api_index_wait *w);
+
 /* ---- handlers (api_*.c) ----------------------------------------------------------- */
 int api_deploy(http_exchange *ex, const http_request *req, void *app);
 int api_instance_create(http_exchange *ex, const http_request *req, void *app);
@@ -128,6 +145,9 @@ int api_search_variables(http_exchange *ex, const http_request *req, void *app);
 int api_search_elements(http_exchange *ex, const http_request *req, void *app);
 int api_definition_get(http_exchange *ex, const http_request *req, void *app);
 int api_definition_xml(http_exchange *ex, const http_request *req, void *app);
+/* api_stats.c */
+int api_definition_element_stats(http_exchange *ex, const http_request *req, void *app);
+int api_instance_sequence_flows(http_exchange *ex, const http_request *req, void *app);
 int api_topology(http_exchange *ex, const http_request *req, void *app);
 int api_status(http_exchange *ex, const http_request *req, void *app);
 int api_metrics(http_exchange *ex, const http_request *req, void *app);

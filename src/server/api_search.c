@@ -3,7 +3,10 @@
  *
  *   request  {filter, sort, page}  parsed and checked on the HTTP thread;
  *   source   produces every candidate as a JSON object with the spec's
- *            field names, pushing exact filters down where it can:
+ *            field names, pushing exact filters down where it can
+ *            (process instances: the whole request — filter, sort, page
+ *            and count — when every field of it is a column of the
+ *            store's table; see instances_pushdown):
  *            process definitions from the engine, process instances from
  *            the store's instance table, and jobs, incidents, variables and
  *            element instances from the search index (store/index.h), which
@@ -46,9 +49,10 @@ typedef struct search {
     size_t n, cap;
     int error; /* BT_ENOMEM etc. from a source */
     api *api;
-    index_db *index;  /* the search index's read handle (indexed kinds) */
-    bool waiting;     /* counted in api->searches_waiting */
-    int64_t wait_end; /* when to search whatever the index's lag (ms) */
+    index_db *index;     /* the search index's read handle (indexed kinds) */
+    api_index_wait wait; /* until the index has caught up with the log */
+    bool paged;          /* the source sorted and paged: items are the page */
+    int64_t total;       /* then: how many matched in all */
 } search;
 
 struct search_kind {
@@ -103,7 +107,7 @@ static int value_cmp(const feel_value *a, const feel_value *b) {
         return c ? (c < 0 ? -1 : 1) : (la < lb ? -1 : la > lb);
     }
     if (ta == FEEL_BOOLEAN && tb == FEEL_BOOLEAN)
-        return feel_value_is_true(a) == feel_value_is_true(b) ? 0 : -2;
+        return (int)feel_value_is_true(a) - (int)feel_value_is_true(b); /* false < true */
     return -2;
 }
 
@@ -321,32 +325,142 @@ static int instance_item(void *ud, const store_instance *si) {
     return s->error;
 }
 
+/* The sort fields of instances that are columns of the store's table. */
+static const struct {
+    const char *field;
+    store_instance_column column;
+} instance_columns[] = {
+    {"processInstanceKey", STORE_COL_KEY},
+    {"processDefinitionId", STORE_COL_BPMN_PROCESS_ID},
+    {"processDefinitionVersion", STORE_COL_VERSION},
+    {"processDefinitionKey", STORE_COL_DEFINITION_KEY},
+    {"startDate", STORE_COL_START},
+    {"endDate", STORE_COL_END},
+    {"state", STORE_COL_STATE},
+    {"hasIncident", STORE_COL_HAS_INCIDENT},
+    {"businessId", STORE_COL_BUSINESS_ID},
+};
+
+/* Pushes the whole request down to the store when it can: every filter
+ * field an exact value of a column (a plain value or {$eq}) of the type
+ * the column holds, no $or, and every sort field a column. Then the store
+ * filters, sorts, pages and counts, and only the page is built as JSON.
+ * Returns false (f untouched but for the fields it set) when it cannot. */
+static bool instances_pushdown(search *s, store_instance_filter *f, store_instance_order order[],
+                               size_t max_order) {
+    size_t n = s->filter ? feel_context_count(s->filter) : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *name = feel_context_key_at(s->filter, i, &len);
+        const feel_value *v = feel_context_value_at(s->filter, i);
+        if (feel_value_type(v) == FEEL_NULL)
+            continue; /* ignored by item_matches too */
+        char field[32];
+        if (len >= sizeof field)
+            return false;
+        memcpy(field, name, len);
+        field[len] = 0;
+        const feel_value *x = exact(s, field);
+        if (!x || (feel_value_type(v) == FEEL_CONTEXT && feel_context_count(v) != 1))
+            return false; /* an operator other than $eq, or $or */
+        feel_type t = feel_value_type(x);
+        int64_t num;
+        if (!strcmp(field, "processInstanceKey")) {
+            if (!(f->key = exact_key(s, field)))
+                return false;
+        } else if (!strcmp(field, "processDefinitionKey")) {
+            if (!(f->definition_key = exact_key(s, field)))
+                return false;
+        } else if (!strcmp(field, "processDefinitionVersion")) {
+            if (t != FEEL_NUMBER || feel_number_to_int64(x, &num) != BT_OK || num < 1 ||
+                num > INT32_MAX)
+                return false;
+            f->version = (int)num;
+        } else if (!strcmp(field, "hasIncident")) {
+            if (t != FEEL_BOOLEAN)
+                return false;
+            f->has_incident = feel_value_is_true(x);
+        } else if (!strcmp(field, "state")) {
+            size_t sl;
+            const char *sv = feel_string_ptr(x, &sl);
+            int state = !sv                                         ? 0
+                        : sl == 6 && !memcmp(sv, "ACTIVE", 6)       ? STORE_INSTANCE_ACTIVE
+                        : sl == 9 && !memcmp(sv, "COMPLETED", 9)    ? STORE_INSTANCE_COMPLETED
+                        : sl == 10 && !memcmp(sv, "TERMINATED", 10) ? STORE_INSTANCE_TERMINATED
+                                                                    : 0;
+            if (!state)
+                return false;
+            f->state = state;
+        } else if (strcmp(field, "processDefinitionId") && strcmp(field, "businessId")) {
+            return false; /* not a column, or $or */
+        } else if (t != FEEL_STRING) {
+            return false; /* the strings themselves are set by the caller */
+        }
+    }
+    size_t m = s->sort ? feel_list_count(s->sort) : 0;
+    if (m > max_order)
+        return false;
+    for (size_t i = 0; i < m; i++) {
+        const feel_value *crit = feel_list_at(s->sort, i);
+        size_t len, ol;
+        const char *field = feel_string_ptr(feel_context_get(crit, "field", 5), &len);
+        const feel_value *ov = feel_context_get(crit, "order", 5);
+        const char *o = ov ? feel_string_ptr(ov, &ol) : NULL;
+        bool found = false;
+        for (size_t k = 0; k < BT_ARRAY_LEN(instance_columns) && !found; k++) {
+            if (strlen(instance_columns[k].field) == len &&
+                !memcmp(instance_columns[k].field, field, len)) {
+                order[i].column = instance_columns[k].column;
+                order[i].desc = o && ol == 4 && !strncasecmp(o, "DESC", 4);
+                found = true;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    f->order = order;
+    f->n_order = m;
+    return true;
+}
+
 static int instances_source(search *s, eng_engine *e, store *st, bt_error *err) {
     (void)e;
     store_instance_filter f = {.has_incident = -1};
-    f.key = exact_key(s, "processInstanceKey");
-    f.definition_key = exact_key(s, "processDefinitionKey");
+    store_instance_order order[16];
     char *pid = exact_string(s, "processDefinitionId");
     char *bid = exact_string(s, "businessId");
-    char *state = exact_string(s, "state");
-    const feel_value *ver = exact(s, "processDefinitionVersion");
-    const feel_value *inc = exact(s, "hasIncident");
-    int64_t v;
-    if (ver && feel_number_to_int64(ver, &v) == BT_OK)
-        f.version = (int)v;
-    if (inc && feel_value_type(inc) == FEEL_BOOLEAN)
-        f.has_incident = feel_value_is_true(inc);
     f.bpmn_process_id = pid;
     f.business_id = bid;
-    if (state)
-        f.state = !strcmp(state, "ACTIVE")       ? 1
-                  : !strcmp(state, "COMPLETED")  ? 2
-                  : !strcmp(state, "TERMINATED") ? 3
-                                                 : 99;
+    if (instances_pushdown(s, &f, order, BT_ARRAY_LEN(order))) {
+        f.offset = s->from;
+        f.limit = s->limit;
+        f.total = &s->total;
+        s->paged = true;
+    } else {
+        /* The generic path: exact filters pushed down, the rest in memory. */
+        f = (store_instance_filter){.has_incident = -1};
+        f.key = exact_key(s, "processInstanceKey");
+        f.definition_key = exact_key(s, "processDefinitionKey");
+        char *state = exact_string(s, "state");
+        const feel_value *ver = exact(s, "processDefinitionVersion");
+        const feel_value *inc = exact(s, "hasIncident");
+        int64_t v;
+        if (ver && feel_number_to_int64(ver, &v) == BT_OK)
+            f.version = (int)v;
+        if (inc && feel_value_type(inc) == FEEL_BOOLEAN)
+            f.has_incident = feel_value_is_true(inc);
+        f.bpmn_process_id = pid;
+        f.business_id = bid;
+        if (state)
+            f.state = !strcmp(state, "ACTIVE")       ? 1
+                      : !strcmp(state, "COMPLETED")  ? 2
+                      : !strcmp(state, "TERMINATED") ? 3
+                                                     : 99;
+        bt_free(state);
+    }
     int rc = store_instances_search(st, &f, instance_item, s);
     bt_free(pid);
     bt_free(bid);
-    bt_free(state);
     if (rc < 0 && rc != s->error)
         bt_error_set(err, rc, "the store failed to search instances");
     return rc;
@@ -774,57 +888,68 @@ static int item_cmp(const void *pa, const void *pb) {
  * (api_search_index_progress). */
 #define SEARCH_WAIT_MS 2000
 
-static bool index_caught_up(search *s, store *st, int64_t now) {
-    if (!s->waiting) {
+bool api_index_caught_up(api *a, index_db *idx, store *st, int64_t now, api_index_wait *w) {
+    if (!w->waiting) {
         /* Counted before the cursor is read, so that progress made after
          * this read sees a waiting search and retries it. */
-        s->waiting = true;
-        atomic_fetch_add(&s->api->searches_waiting, 1);
-        s->wait_end = now + SEARCH_WAIT_MS;
+        w->waiting = true;
+        atomic_fetch_add(&a->searches_waiting, 1);
+        w->wait_end = now + SEARCH_WAIT_MS;
     }
     uint64_t last = 0, applied = 0;
-    if (now >= s->wait_end || store_log_last(st, &last) != BT_OK ||
-        index_cursor(s->index, &applied) != BT_OK || applied >= last)
+    if (now >= w->wait_end || store_log_last(st, &last) != BT_OK ||
+        index_cursor(idx, &applied) != BT_OK || applied >= last)
         return true; /* a failing read is answered by the search itself */
     return false;
 }
 
-static void search_unwait(search *s) {
-    if (s->waiting) {
-        s->waiting = false;
-        atomic_fetch_sub(&s->api->searches_waiting, 1);
+void api_index_unwait(api *a, api_index_wait *w) {
+    if (w->waiting) {
+        w->waiting = false;
+        atomic_fetch_sub(&a->searches_waiting, 1);
     }
 }
 
 static int search_apply(api_call *c, eng_engine *e, store *st, int64_t now, bt_error *err) {
     search *s = c->extra;
     if (s->kind->indexed) {
-        if (!index_caught_up(s, st, now)) {
-            c->cmd.park_until = s->wait_end;
+        if (!api_index_caught_up(s->api, s->index, st, now, &s->wait)) {
+            c->cmd.park_until = s->wait.wait_end;
             return RT_PARK;
         }
-        search_unwait(s);
+        api_index_unwait(s->api, &s->wait);
     }
     int rc = s->kind->source(s, e, st, err);
     if (rc == 0 && s->error)
         rc = s->error;
     if (rc != BT_OK)
         return rc;
-    sorting = s;
-    if (s->n > 1)
-        qsort(s->items, s->n, sizeof *s->items, item_cmp);
-    sorting = NULL;
+    size_t from, end, first; /* the page is items[first..], offsets from..end */
+    int64_t total;
+    if (s->paged) { /* the source sorted and paged already */
+        from = (size_t)s->from;
+        end = from + s->n;
+        first = 0;
+        total = s->total;
+    } else {
+        sorting = s;
+        if (s->n > 1)
+            qsort(s->items, s->n, sizeof *s->items, item_cmp);
+        sorting = NULL;
+        from = (size_t)s->from < s->n ? (size_t)s->from : s->n;
+        end = from + (size_t)s->limit < s->n ? from + (size_t)s->limit : s->n;
+        first = from;
+        total = (int64_t)s->n;
+    }
     bt_buf *b = &c->out;
     bt_buf_puts(b, "{\"items\":[");
-    size_t from = (size_t)s->from < s->n ? (size_t)s->from : s->n;
-    size_t end = from + (size_t)s->limit < s->n ? from + (size_t)s->limit : s->n;
     for (size_t i = from; i < end; i++) {
         if (i > from)
             bt_buf_putc(b, ',');
-        feel_value_to_json(s->items[i], b);
+        feel_value_to_json(s->items[first + i - from], b);
     }
     bt_buf_puts(b, "],\"page\":{");
-    api_put_int(b, "totalItems", (int64_t)s->n, false);
+    api_put_int(b, "totalItems", total, false);
     bt_buf_puts(b, ",\"hasMoreTotalItems\":false");
     if (end > from) {
         char cur[24];
@@ -843,7 +968,7 @@ static void search_free(void *p) {
     search *s = p;
     if (!s)
         return;
-    search_unwait(s);
+    api_index_unwait(s->api, &s->wait);
     for (size_t i = 0; i < s->n; i++)
         feel_value_unref(s->items[i]);
     bt_free(s->items);

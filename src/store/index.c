@@ -30,8 +30,10 @@
  *       ELEMENT_ACTIVATING opens a row, ELEMENT_COMPLETED / _TERMINATED
  *       close it; INCIDENT records set and clear incident_key.
  *       elem_instance   (process_instance_key)
- *       elem_definition (process_definition_key, element_id, state) — the
- *                       UI's per-element counts of one process version
+ *       elem_definition (process_definition_key, element_id, state,
+ *                       incident_key) — the per-element counts of one
+ *                       process version (index_elem_stats_read), which it
+ *                       covers: the GROUP BY reads the index alone
  *   jobs(key INTEGER PRIMARY KEY, process_instance_key,
  *       element_instance_key, element_id, bpmn_process_id,
  *       process_definition_key, type, worker, state, retries, error_message,
@@ -164,7 +166,7 @@ static const char ix_schema[] =
     " end_ms INTEGER, incident_key INTEGER);"
     "CREATE INDEX IF NOT EXISTS elem_instance ON element_instances(process_instance_key);"
     "CREATE INDEX IF NOT EXISTS elem_definition"
-    " ON element_instances(process_definition_key, element_id, state);"
+    " ON element_instances(process_definition_key, element_id, state, incident_key);"
     "CREATE TABLE IF NOT EXISTS jobs("
     " key INTEGER PRIMARY KEY, process_instance_key INTEGER, element_instance_key INTEGER,"
     " element_id TEXT, bpmn_process_id TEXT, process_definition_key INTEGER, type TEXT,"
@@ -738,6 +740,43 @@ int index_elems_search(index_db *idx, const index_elem_filter *f,
                     "bpmn_process_id, element_id, type, state, start_ms, end_ms, incident_key "
                     "FROM element_instances",
                     conds, BT_ARRAY_LEN(conds), elem_row, &c, "elements_search");
+}
+
+/* The range of one definition in elem_definition, in element_id order:
+ * the GROUP BY needs neither the table nor a sort. */
+int index_elem_stats_read(index_db *idx, uint64_t process_definition_key,
+                          int (*cb)(void *ud, const index_elem_stats *row), void *ud) {
+    if (!idx || !cb)
+        return BT_EINVAL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        idx->db,
+        "SELECT element_id, sum(state = 'ACTIVE'), sum(state = 'COMPLETED'), "
+        "sum(state = 'TERMINATED'), sum(state = 'ACTIVE' AND incident_key IS NOT NULL) "
+        "FROM element_instances INDEXED BY elem_definition "
+        "WHERE process_definition_key = ?1 GROUP BY element_id ORDER BY element_id",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ix_fail(idx, rc, "elem_stats");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)process_definition_key);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        index_elem_stats row = {
+            .element_id = col_text(st, 0),
+            .active = sqlite3_column_int64(st, 1),
+            .completed = sqlite3_column_int64(st, 2),
+            .terminated = sqlite3_column_int64(st, 3),
+            .incidents = sqlite3_column_int64(st, 4),
+        };
+        if (!row.element_id)
+            continue; /* a row of a malformed record: nothing to attribute it to */
+        int stop = cb(ud, &row);
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BT_OK : ix_fail(idx, rc, "elem_stats");
 }
 
 static int job_row(sqlite3_stmt *st, void *ctx) {

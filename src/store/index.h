@@ -85,6 +85,22 @@ typedef struct index_elem_filter {
 int index_elems_search(index_db *idx, const index_elem_filter *f,
                        int (*cb)(void *ud, const index_elem *row), void *ud);
 
+/* Counts of the element instances of one process definition, per element
+ * (the REST API's element statistics and the UI's per-element badges). */
+typedef struct index_elem_stats {
+    const char *element_id; /* the process's own id is one of them */
+    int64_t active, completed, terminated;
+    int64_t incidents; /* active element instances with an open incident */
+} index_elem_stats;
+
+/* Calls cb once per element id that has element instances of the
+ * definition, in element id order, with exact counts: one indexed query
+ * (a GROUP BY over elem_definition, which covers it), whatever the number
+ * of instances. A non-zero return from cb stops and is returned. Row
+ * pointers are valid during the callback only. */
+int index_elem_stats_read(index_db *idx, uint64_t process_definition_key,
+                          int (*cb)(void *ud, const index_elem_stats *row), void *ud);
+
 /* ---- jobs ------------------------------------------------------------------------- */
 
 typedef struct index_job {

@@ -33,6 +33,10 @@
  *         instances_process      (bpmn_process_id, version)
  *         instances_business_id  (business_id) WHERE state = 1
  *         instances_start        (start_ms)
+ *         instances_state_start  (state, start_ms)   -- a page of the
+ *         instances_process_start (bpmn_process_id, start_ms)  newest
+ *                                 instances in a state / of a process,
+ *                                 read in order, without a sort
  *   records(first_position INTEGER PRIMARY KEY, instance_key, last_position,
  *           count, data BLOB)
  *       the append-only log, in chunks: one row per instance per
@@ -189,6 +193,8 @@ static const char sq_schema[] =
     "CREATE INDEX instances_process ON instances(bpmn_process_id, version);"
     "CREATE INDEX instances_business_id ON instances(business_id) WHERE state = 1;"
     "CREATE INDEX instances_start ON instances(start_ms);"
+    "CREATE INDEX instances_state_start ON instances(state, start_ms);"
+    "CREATE INDEX instances_process_start ON instances(bpmn_process_id, start_ms);"
     "CREATE TABLE records("
     " first_position INTEGER PRIMARY KEY,"
     " instance_key INTEGER NOT NULL,"
@@ -648,39 +654,28 @@ static void sq_instance_row(sqlite3_stmt *st, store_instance *inst) {
     }
 }
 
-/* A query built for the filter's present fields, prepared per call (searches
- * are rare next to writes). state_data is not selected. */
-static int sq_instances_search(void *impl, const store_instance_filter *f, store_instance_cb cb,
-                               void *ud) {
-    sq_store *sq = impl;
-    bt_buf sql = BT_BUF_INIT;
-    bt_buf_puts(&sql, "SELECT key, definition_key, bpmn_process_id, version, state, has_incident, "
-                      "business_id, start_ms, end_ms, parent_instance_key, NULL FROM instances "
-                      "WHERE 1");
+/* The WHERE clause of a search: the filter's present fields, numbered so
+ * that sq_search_bind binds every statement the same way. */
+static void sq_search_where(bt_buf *sql, const store_instance_filter *f) {
+    bt_buf_puts(sql, " WHERE 1");
     if (f->key)
-        bt_buf_puts(&sql, " AND key = ?1");
+        bt_buf_puts(sql, " AND key = ?1");
     if (f->bpmn_process_id)
-        bt_buf_puts(&sql, " AND bpmn_process_id = ?2");
+        bt_buf_puts(sql, " AND bpmn_process_id = ?2");
     if (f->version)
-        bt_buf_puts(&sql, " AND version = ?3");
+        bt_buf_puts(sql, " AND version = ?3");
     if (f->definition_key)
-        bt_buf_puts(&sql, " AND definition_key = ?4");
+        bt_buf_puts(sql, " AND definition_key = ?4");
     if (f->state)
-        bt_buf_puts(&sql, " AND state = ?5");
+        bt_buf_puts(sql, " AND state = ?5");
     if (f->has_incident >= 0)
-        bt_buf_puts(&sql, " AND has_incident = ?6");
+        bt_buf_puts(sql, " AND has_incident = ?6");
     if (f->business_id)
-        bt_buf_puts(&sql, " AND business_id = ?7");
-    bt_buf_puts(&sql, " ORDER BY key");
-    if (sql.failed) {
-        bt_buf_free(&sql);
-        return BT_ENOMEM;
-    }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(sq->db, sql.data, -1, &st, NULL);
-    bt_buf_free(&sql);
-    if (rc != SQLITE_OK)
-        return sq_fail(sq, rc, "instances_search");
+        bt_buf_puts(sql, " AND business_id = ?7");
+}
+
+/* Binds what sq_search_where may refer to (unused numbers are harmless). */
+static void sq_search_bind(sqlite3_stmt *st, const store_instance_filter *f) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)f->key);
     sq_bind_text(st, 2, f->bpmn_process_id);
     sqlite3_bind_int(st, 3, f->version);
@@ -688,6 +683,83 @@ static int sq_instances_search(void *impl, const store_instance_filter *f, store
     sqlite3_bind_int(st, 5, f->state);
     sqlite3_bind_int(st, 6, f->has_incident > 0);
     sq_bind_text(st, 7, f->business_id);
+}
+
+/* One ORDER BY criterion (store.h's order): "none" first as a flag that is
+ * ascending whatever the direction, so that it sorts last; a text column
+ * as (not all digits, length of an all-digit value, bytes). */
+static void sq_search_order(bt_buf *sql, const store_instance_order *o) {
+    const char *dir = o->desc ? " DESC" : "";
+    const char *text = NULL;
+    switch (o->column) {
+    case STORE_COL_KEY: bt_buf_printf(sql, "key%s, ", dir); return;
+    case STORE_COL_VERSION: bt_buf_printf(sql, "version%s, ", dir); return;
+    case STORE_COL_DEFINITION_KEY: bt_buf_printf(sql, "definition_key%s, ", dir); return;
+    case STORE_COL_START: bt_buf_printf(sql, "start_ms%s, ", dir); return;
+    case STORE_COL_END: bt_buf_printf(sql, "end_ms = 0, end_ms%s, ", dir); return;
+    case STORE_COL_STATE: bt_buf_printf(sql, "state%s, ", dir); return;
+    case STORE_COL_HAS_INCIDENT: bt_buf_printf(sql, "has_incident%s, ", dir); return;
+    case STORE_COL_BPMN_PROCESS_ID: text = "bpmn_process_id"; break;
+    case STORE_COL_BUSINESS_ID: text = "business_id"; break;
+    }
+    if (!text)
+        return;
+    bt_buf_printf(sql,
+                  "%s IS NULL, (%s GLOB '*[^0-9]*' OR %s = '')%s, "
+                  "CASE WHEN %s GLOB '*[^0-9]*' OR %s = '' THEN 0 ELSE length(%s) END%s, %s%s, ",
+                  text, text, text, dir, text, text, text, dir, text, dir);
+}
+
+/* Two queries built for the search's fields, prepared per call (searches
+ * are rare next to writes): the count when asked, then the page. Both run
+ * on this handle's connection, so they see the same committed state (the
+ * handle is used by one thread). state_data is not selected. */
+static int sq_instances_search(void *impl, const store_instance_filter *f, store_instance_cb cb,
+                               void *ud) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = NULL;
+    int rc;
+    bt_buf sql = BT_BUF_INIT;
+    if (f->total) {
+        bt_buf_puts(&sql, "SELECT count(*) FROM instances");
+        sq_search_where(&sql, f);
+        if (sql.failed) {
+            bt_buf_free(&sql);
+            return BT_ENOMEM;
+        }
+        rc = sqlite3_prepare_v2(sq->db, sql.data, -1, &st, NULL);
+        bt_buf_reset(&sql);
+        if (rc != SQLITE_OK) {
+            bt_buf_free(&sql);
+            return sq_fail(sq, rc, "instances_search");
+        }
+        sq_search_bind(st, f);
+        rc = sqlite3_step(st);
+        *f->total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            bt_buf_free(&sql);
+            return sq_fail(sq, rc, "instances_search");
+        }
+    }
+    bt_buf_puts(&sql, "SELECT key, definition_key, bpmn_process_id, version, state, has_incident, "
+                      "business_id, start_ms, end_ms, parent_instance_key, NULL FROM instances");
+    sq_search_where(&sql, f);
+    bt_buf_puts(&sql, " ORDER BY ");
+    for (size_t i = 0; i < f->n_order && f->order; i++)
+        sq_search_order(&sql, &f->order[i]);
+    bt_buf_puts(&sql, "key LIMIT ?8 OFFSET ?9");
+    if (sql.failed) {
+        bt_buf_free(&sql);
+        return BT_ENOMEM;
+    }
+    rc = sqlite3_prepare_v2(sq->db, sql.data, -1, &st, NULL);
+    bt_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return sq_fail(sq, rc, "instances_search");
+    sq_search_bind(st, f);
+    sqlite3_bind_int64(st, 8, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int64(st, 9, f->offset > 0 ? f->offset : 0);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         store_instance inst;
         sq_instance_row(st, &inst);

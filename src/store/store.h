@@ -104,8 +104,36 @@ typedef struct store_instance {
 int store_instance_put(store *s, const store_instance *inst);
 /* Calls cb for every ACTIVE instance, in key order (see definitions_load). */
 int store_instances_load(store *s, int (*cb)(void *ud, const store_instance *inst), void *ud);
-/* Exact-match conditions for store_instances_search; a zero / NULL field
- * (has_incident: -1) means "any". */
+/* The columns a search of instances can be ordered by. */
+typedef enum store_instance_column {
+    STORE_COL_KEY,
+    STORE_COL_BPMN_PROCESS_ID,
+    STORE_COL_VERSION,
+    STORE_COL_DEFINITION_KEY,
+    STORE_COL_START,
+    STORE_COL_END,          /* 0 (active) is "none": last in either order */
+    STORE_COL_STATE,        /* ACTIVE < COMPLETED < TERMINATED, as the names sort */
+    STORE_COL_HAS_INCIDENT, /* false < true */
+    STORE_COL_BUSINESS_ID,  /* NULL is "none": last in either order */
+} store_instance_column;
+
+typedef struct store_instance_order {
+    store_instance_column column;
+    bool desc;
+} store_instance_order;
+
+/* A search of instances: exact-match conditions (a zero / NULL field,
+ * has_incident -1, means "any"), an order and a page.
+ *
+ * Order: the criteria of `order` (n_order of them; NULL / 0: none), then
+ * the key ascending. Text columns order an all-digit value before any
+ * other and all-digit values by their numeric value (as keys compare in
+ * the REST API), others byte-wise; "none" values come last whatever the
+ * direction.
+ *
+ * Page: skip `offset` rows, deliver at most `limit` (0: all of them).
+ * total: when not NULL, set to the number of matching rows (the whole
+ * match, not the page). */
 typedef struct store_instance_filter {
     uint64_t key;
     const char *bpmn_process_id;
@@ -114,11 +142,16 @@ typedef struct store_instance_filter {
     int state;
     int has_incident; /* -1 any, 0, 1 */
     const char *business_id;
+    const store_instance_order *order;
+    size_t n_order;
+    int64_t offset, limit;
+    int64_t *total;
 } store_instance_filter;
 
-/* Calls cb for every instance row matching f, in key order, without the
- * encoded state (state_data NULL). Uses the indexes on state, process and
- * business id. */
+/* Calls cb for every instance row of the page of f, in f's order, without
+ * the encoded state (state_data NULL). Uses the indexes on state, process,
+ * business id and start time; ordering by another column sorts the match.
+ * A non-zero return from cb stops the walk and is returned. */
 int store_instances_search(store *s, const store_instance_filter *f,
                            int (*cb)(void *ud, const store_instance *inst), void *ud);
 /* Reads one instance row; BT_ENOTFOUND if absent. *out's pointers are valid

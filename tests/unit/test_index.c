@@ -8,7 +8,9 @@
  *
  * Every table is dumped as text in key order and compared whole; the same
  * log applied in batches of every size, applied twice, or tailed by the
- * indexer thread gives the same dump.
+ * indexer thread gives the same dump. The per-element counts of a
+ * definition (index_elem_stats_read) are checked against instances left in
+ * each state: completed, active with an incident, active, cancelled.
  */
 #include "engine_fixture.h"
 
@@ -452,11 +454,80 @@ static void test_indexer_thread_tails_the_log(void **state) {
     scenario_free(&sc);
 }
 
+/* ---- element statistics ------------------------------------------------------------------ */
+
+static int first_definition(void *ud, const index_elem *row) {
+    *(uint64_t *)ud = row->process_definition_key;
+    return 1;
+}
+
+static int dump_stats(void *ud, const index_elem_stats *row) {
+    put(ud, "%s active:%lld completed:%lld canceled:%lld incidents:%lld\n", row->element_id,
+        (long long)row->active, (long long)row->completed, (long long)row->terminated,
+        (long long)row->incidents);
+    return 0;
+}
+
+static int stop_stats(void *ud, const index_elem_stats *row) {
+    (void)row;
+    return ++*(int *)ud == 2 ? 7 : 0;
+}
+
+static void test_element_statistics_count_every_state(void **state) {
+    (void)state;
+    scenario sc = {0};
+    fixture *f = sc.f = fixture_new(false);
+    baton_error err;
+    deploy_ok(f, "one", "", ONE_TASK);
+    deploy_ok(f, "trip", "", TRIP); /* another definition: not counted */
+    start_ok(f, "trip", "{}");
+    /* Four instances: completed; an incident; waiting at the task; cancelled. */
+    uint64_t done = start_ok(f, "one", "{}");
+    complete_ok(f, one_job(f, "work"), NULL);
+    start_ok(f, "one", "{}");
+    assert_int_equal(baton_fail_job(f->b, one_job(f, "work"), 0, "broken", 0, &err), 0);
+    start_ok(f, "one", "{}");
+    uint64_t cancelled = start_ok(f, "one", "{}");
+    assert_int_equal(baton_cancel_instance(f->b, cancelled, &err), 0);
+    baton_close(f->b);
+    f->b = NULL;
+
+    store *s = open_log(&sc);
+    index_db *idx = open_index(&sc, "index.db");
+    assert_int_equal(index_begin(idx), 0);
+    assert_int_equal(store_records_read(s, 0, 0, 0, apply_cb, idx), 0);
+    assert_int_equal(index_commit(idx), 0);
+    uint64_t def = 0;
+    assert_int_equal(index_elems_search(idx, &(index_elem_filter){.process_instance_key = done},
+                                        first_definition, &def),
+                     1);
+    assert_true(def != 0);
+    dump d = {.sc = &sc};
+    assert_int_equal(index_elem_stats_read(idx, def, dump_stats, &d), 0);
+    assert_string_equal(d.text, "e active:0 completed:1 canceled:0 incidents:0\n"
+                                "one active:2 completed:1 canceled:1 incidents:0\n"
+                                "s active:0 completed:4 canceled:0 incidents:0\n"
+                                "work active:2 completed:1 canceled:1 incidents:1\n");
+    /* A definition without instances has no rows; a callback stops the walk. */
+    dump none = {.sc = &sc};
+    assert_int_equal(index_elem_stats_read(idx, def + 1000000, dump_stats, &none), 0);
+    assert_string_equal(none.text, "");
+    int calls = 0;
+    assert_int_equal(index_elem_stats_read(idx, def, stop_stats, &calls), 7);
+    assert_int_equal(calls, 2);
+    assert_int_equal(index_elem_stats_read(idx, def, NULL, NULL), BT_EINVAL);
+
+    index_close(idx);
+    store_close(s);
+    scenario_free(&sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_of_every_table),
         cmocka_unit_test(test_rebuild_in_batches_gives_the_same_rows),
         cmocka_unit_test(test_indexer_thread_tails_the_log),
+        cmocka_unit_test(test_element_statistics_count_every_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

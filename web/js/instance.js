@@ -8,9 +8,10 @@
 //
 // Sources, all REST: the instance, its element instances (the record log's
 // view), incidents, jobs and variables searches. Taken sequence flows come
-// from the spec's GET /v2/process-instances/{key}/sequence-flows when the
-// server has it, else they are inferred from the elements that ran
-// (diagram.js). The timeline is built from the same searches: element
+// from the spec's GET /v2/process-instances/{key}/sequence-flows (the
+// instance's SEQUENCE_FLOW_TAKEN records: exactly the flows it took, each
+// once); only a server without that endpoint (501) makes the page infer
+// them from the elements that ran (diagram.js). The timeline is built from the same searches: element
 // starts and ends, job retries and errors, incidents; the record log itself
 // (messages correlated, timers fired, every retry's time) needs a history
 // endpoint the server does not offer yet.
@@ -77,7 +78,8 @@ export async function render(main, { params }) {
       let flows = null;
       try {
         flows = (await api.get(`/v2/process-instances/${key}/sequence-flows`)).items.map((x) => x.sequenceFlowId);
-      } catch {
+      } catch (err) {
+        if (err.status !== 501) throw err;
         flows = null; // not on this server: inferred below
       }
       if (stopped) return;

@@ -4,13 +4,13 @@
 //
 // Where the counts come from. The spec's
 // POST /v2/process-definitions/{key}/statistics/element-instances answers
-// them in one call; a server that does not have it yet (501) makes the page
-// count itself: one element-instances search per instance of the version,
-// over the SAMPLE most recent instances only (the page says so). That is one
-// record-log read per instance: fine for hundreds, not for 100,000 — which is
-// what the statistics endpoint is for (counters per definition and element,
-// kept up to date as records are written, so the answer costs one indexed
-// read however many instances there are).
+// them in one call: exact counts over every instance of the version, from
+// one indexed GROUP BY in the server's search index, so the cost follows the
+// number of element instances of that version, not a sample. A server that
+// does not have the endpoint (501, or 404 from an older route table) makes
+// the page count itself: one element-instances search per instance of the
+// version, over the SAMPLE most recent instances only — and only then does
+// the page say that its counts are a sample.
 
 import { api, pool } from './api.js';
 import { h, clear, link, toast, dialog, jsonField, emptyState, pageHeader } from './ui.js';
@@ -167,8 +167,10 @@ export async function statistics(def) {
   const key = def.processDefinitionKey;
   const instances = await instanceCounts(key);
   try {
+    // {items: [{elementId, active, canceled, incidents, completed}]}; the
+    // process itself is not among the elements
     const res = await api.post(`/v2/process-definitions/${key}/statistics/element-instances`, {});
-    return { items: res.items, instances, sampled: 0 };
+    return { items: res.items || [], instances, sampled: 0 };
   } catch (err) {
     if (err.status !== 501 && err.status !== 404) throw err;
   }

@@ -2,7 +2,7 @@
  * api.c — the REST API's route table, the plumbing from requests to loop
  * commands, request parsing and the cluster endpoints (topology, status,
  * metrics). The endpoint handlers are in api_instances.c, api_jobs.c,
- * api_search.c and api_stats.c.
+ * api_search.c, api_stats.c and api_history.c.
  */
 #include "server/api_int.h"
 
@@ -55,6 +55,9 @@ static const http_route routes[] = {
     /* The sequence flows an instance took, from the record log (api_stats.c). */
     {"GET", "/v2/process-instances/{processInstanceKey}/sequence-flows",
      api_instance_sequence_flows, "sequence flows taken by a process instance", 0},
+    /* baton's addition: an instance's records, paged, from the record log (api_history.c). */
+    {"POST", "/v2/process-instances/{processInstanceKey}/history/search", api_instance_history,
+     "history of a process instance", 0},
     /* The cluster: one broker, one partition. */
     {"GET", "/v2/topology", api_topology, "cluster topology", 0},
     /* Health check: 204 when the engine answers. */

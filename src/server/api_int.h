@@ -148,6 +148,8 @@ int api_definition_xml(http_exchange *ex, const http_request *req, void *app);
 /* api_stats.c */
 int api_definition_element_stats(http_exchange *ex, const http_request *req, void *app);
 int api_instance_sequence_flows(http_exchange *ex, const http_request *req, void *app);
+/* api_history.c: POST /v2/process-instances/{key}/history/search (baton's own). */
+int api_instance_history(http_exchange *ex, const http_request *req, void *app);
 int api_topology(http_exchange *ex, const http_request *req, void *app);
 int api_status(http_exchange *ex, const http_request *req, void *app);
 int api_metrics(http_exchange *ex, const http_request *req, void *app);

@@ -11,10 +11,13 @@
 // from the spec's GET /v2/process-instances/{key}/sequence-flows (the
 // instance's SEQUENCE_FLOW_TAKEN records: exactly the flows it took, each
 // once); only a server without that endpoint (501) makes the page infer
-// them from the elements that ran (diagram.js). The timeline is built from the same searches: element
-// starts and ends, job retries and errors, incidents; the record log itself
-// (messages correlated, timers fired, every retry's time) needs a history
-// endpoint the server does not offer yet.
+// them from the elements that ran (diagram.js). The timeline is the
+// instance's record log, from baton's POST /v2/process-instances/{key}/
+// history/search: one line per meaningful record (elements activated,
+// completed, terminated; jobs created, failed, erroring, timed out,
+// completed; incidents raised and resolved; variables set), in log order,
+// each with its time. Only a server without that endpoint (501) makes the
+// page rebuild a coarser timeline from the searches above.
 
 import { api } from './api.js';
 import {
@@ -33,6 +36,8 @@ import {
 import { showDiagram, mark, elements, inferTakenFlows } from './diagram.js';
 
 const REFRESH_MS = 3000;
+const HISTORY_PAGE = 10000; // the endpoint's largest page
+const HISTORY_MAX = 50000; // records shown at most
 
 export async function render(main, { params }) {
   const key = params.key;
@@ -69,6 +74,8 @@ export async function render(main, { params }) {
     try {
       const inst = await api.get(`/v2/process-instances/${key}`);
       const f = { processInstanceKey: key };
+      const historyP = loadHistory();
+      historyP.catch(() => {}); // awaited below; not unhandled if a search fails first
       const [elems, incidents, jobs, vars] = await Promise.all([
         api.search('element-instances', { filter: f, limit: 10000 }),
         api.search('incidents', { filter: f, limit: 1000 }),
@@ -82,6 +89,7 @@ export async function render(main, { params }) {
         if (err.status !== 501) throw err;
         flows = null; // not on this server: inferred below
       }
+      const history = await historyP;
       if (stopped) return;
       const first = !viewer;
       if (first) viewer = await showDiagram(canvas, await api.definitionXml(inst.processDefinitionKey));
@@ -93,6 +101,7 @@ export async function render(main, { params }) {
         jobs: jobs.items,
         vars: vars.items,
         flows,
+        history,
       };
       drawHeader();
       drawBanner();
@@ -189,6 +198,26 @@ export async function render(main, { params }) {
         );
       }),
     );
+  }
+
+  // The instance's records, in log order: {records, total}, at most
+  // HISTORY_MAX of them; null when the server has no history endpoint (501).
+  async function loadHistory() {
+    const records = [];
+    let total = 0;
+    try {
+      do {
+        const limit = Math.min(HISTORY_PAGE, HISTORY_MAX - records.length);
+        const res = await api.post(`/v2/process-instances/${key}/history/search`, { page: { from: records.length, limit } });
+        total = res.page.totalItems;
+        records.push(...res.items);
+        if (!res.items.length) break;
+      } while (records.length < total && records.length < HISTORY_MAX);
+    } catch (err) {
+      if (err.status !== 501) throw err;
+      return null;
+    }
+    return { records, total };
   }
 
   function elementName(id) {
@@ -412,6 +441,82 @@ export async function render(main, { params }) {
   }
 
   function historyPanel() {
+    if (!data.history) return reconstructedHistory();
+    const { records, total } = data.history;
+    const started = new Map(); // element instance key → activation time
+    const events = [];
+    for (const r of records) {
+      const ev = historyEvent(r, started);
+      if (ev) events.push({ t: r.timestamp, position: r.position, ...ev });
+    }
+    if (!events.length) return emptyState('No history recorded yet.');
+    return h(
+      'div',
+      { class: 'history' },
+      total > records.length ? h('p', { class: 'muted' }, `Showing the first ${records.length} of ${total} records.`) : null,
+      h(
+        'ol',
+        { class: 'timeline', 'data-source': 'history' },
+        events.map((ev) =>
+          h('li', { class: `tl tl-${ev.kind}`, 'data-position': ev.position },
+            h('span', { class: 'tl-time' }, fmtDate(ev.t)),
+            h('span', { class: 'tl-dot' }),
+            h('span', { class: 'tl-text' }, ev.text, ev.sub ? h('span', { class: 'tl-sub' }, ev.sub) : null)),
+        ),
+      ),
+    );
+  }
+
+  // One record as a timeline line {kind, text, sub}, or null for the
+  // records that only restate another (ACTIVATING, COMPLETING, job
+  // activations, sequence flows, ...).
+  function historyEvent(r, started) {
+    const v = r.value || {};
+    if (r.valueType === 'PROCESS_INSTANCE') {
+      const name = v.bpmnElementType === 'PROCESS' ? 'Process' : elementName(v.elementId);
+      if (r.intent === 'ELEMENT_ACTIVATED') {
+        started.set(r.key, r.timestamp);
+        return { kind: 'start', text: `${name} activated`, sub: v.bpmnElementType };
+      }
+      const since = started.get(r.key);
+      if (r.intent === 'ELEMENT_COMPLETED')
+        return { kind: 'done', text: `${name} completed`, sub: since ? fmtDuration(since, r.timestamp) : '' };
+      if (r.intent === 'ELEMENT_TERMINATED')
+        return { kind: 'term', text: `${name} terminated`, sub: since ? fmtDuration(since, r.timestamp) : '' };
+      return null;
+    }
+    if (r.valueType === 'JOB') {
+      const job = `Job ${v.type}`;
+      switch (r.intent) {
+        case 'CREATED':
+          return { kind: 'start', text: `${job} created`, sub: `${v.retries} retries` };
+        case 'COMPLETED':
+          return { kind: 'done', text: `${job} completed`, sub: v.worker ? `by ${v.worker}` : '' };
+        case 'FAILED':
+          return { kind: 'job', text: `${job} failed (${v.retries} retries left)`, sub: v.errorMessage || '' };
+        case 'ERROR_THROWN':
+          return { kind: 'job', text: v.errorCode ? `${job} threw error ${v.errorCode}` : `${job} threw a BPMN error`, sub: v.errorMessage || '' };
+        case 'TIMED_OUT':
+          return { kind: 'job', text: `${job} timed out`, sub: v.worker ? `worker ${v.worker}` : '' };
+        default:
+          return null;
+      }
+    }
+    if (r.valueType === 'INCIDENT') {
+      if (r.intent === 'CREATED')
+        return { kind: 'incident', text: `Incident ${v.errorType} at ${elementName(v.elementId)}`, sub: v.errorMessage || '' };
+      if (r.intent === 'RESOLVED')
+        return { kind: 'done', text: `Incident ${v.errorType} resolved`, sub: elementName(v.elementId) };
+      return null;
+    }
+    if (r.valueType === 'VARIABLE' && (r.intent === 'CREATED' || r.intent === 'UPDATED'))
+      return { kind: 'var', text: `Variable ${v.name} ${r.intent === 'CREATED' ? 'created' : 'updated'}`, sub: pretty(v.value ?? '') };
+    return null;
+  }
+
+  // Without the history endpoint: element starts and ends, open incidents
+  // and the jobs' last errors, from the searches.
+  function reconstructedHistory() {
     const events = [];
     for (const e of data.elems) {
       const name = e.type === 'PROCESS' ? 'Process' : elementName(e.elementId);

@@ -8,7 +8,8 @@
  *   elem       key, element, state, scope key (0: none), active_children,
  *              n_join_waiting, join tokens (count, (flow, tokens)*),
  *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
- *              compensation?, compensating_for key (0: none)
+ *              compensation?, compensating_for key (0: none),
+ *              timers (count, (key, event, due, interval, repeats)*)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
  *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
@@ -125,6 +126,15 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_u(b, (uint64_t)c->running);
     }
     put_u(b, el->compensating_for ? el->compensating_for->key : 0);
+    put_u(b, (uint64_t)el->n_timers);
+    for (int i = 0; i < el->n_timers; i++) {
+        const eng_timer *t = el->timers[i];
+        put_u(b, t->key);
+        put_u(b, (uint64_t)t->event);
+        put_i(b, t->due_ms);
+        put_i(b, t->interval_ms);
+        put_i(b, t->repeats);
+    }
 }
 
 void eng_codec_encode(const eng_instance *inst, char **out, size_t *len) {
@@ -375,6 +385,23 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             }
         }
         comp_for[i] = get_u(&r);
+        uint64_t n_timers = get_u(&r);
+        for (uint64_t k = 0; k < n_timers && !r.bad; k++) {
+            eng_timer *t = bt_xcalloc(1, sizeof *t);
+            t->key = get_u(&r);
+            uint64_t event = get_u(&r);
+            t->due_ms = get_i(&r);
+            t->interval_ms = get_i(&r);
+            t->repeats = (int)get_i(&r);
+            if (r.bad || event >= (uint64_t)p->n_elements ||
+                p->elements[event].event != BPMN_EVENT_TIMER) {
+                r.bad = true;
+                bt_free(t);
+                break;
+            }
+            t->event = (int)event;
+            eng_timer_attach(e, el, t);
+        }
         if (r.bad)
             rc = corrupt(err, "element instance data");
     }

@@ -117,6 +117,18 @@ typedef struct eng_incident {
     int step; /* ENG_INC_UNKNOWN: the step (eng_step_kind + 1) to run on resolve */
 } eng_incident;
 
+/* A timer: a timer catch event waiting, or a timer boundary event of an
+ * active activity. It belongs to `elem` (the catch event's element
+ * instance, or the activity's) and fires the model element `event`. */
+typedef struct eng_timer {
+    uint64_t key;
+    eng_elem *elem;
+    int event; /* the timer event's index in the model */
+    int64_t due_ms;
+    int64_t interval_ms; /* cycles */
+    int repeats;         /* firings left after this one; -1 forever */
+} eng_timer;
+
 /* A completed activity that can be compensated, in the scope where it
  * completed. A completed sub-process leaves one record of its own whose
  * `group` holds the records of its completed children. */
@@ -143,6 +155,8 @@ struct eng_elem {
     int active_children; /* child element instances not yet completed/terminated */
     eng_vars vars;       /* local variables (every element instance may have some) */
     eng_job *job;        /* job tasks while waiting */
+    eng_timer **timers;  /* timers this element instance owns */
+    int n_timers;
     eng_incident *incident;
     /* Parallel-gateway joins in this scope: tokens that arrived per flow. */
     int *join_tokens;   /* indexed by flow index, allocated lazily */
@@ -184,7 +198,8 @@ typedef struct eng_step {
  * popped (lazy deletion): a stale entry is skipped. */
 typedef struct eng_due {
     int64_t at;
-    uint64_t job_key;
+    uint64_t job_key; /* a job's key, or a timer's */
+    bool timer;
 } eng_due;
 
 struct eng_engine {
@@ -199,6 +214,7 @@ struct eng_engine {
     bt_map elems;         /* element instance key → eng_elem */
     bt_map jobs;          /* key → eng_job */
     bt_map incidents;     /* key → eng_incident */
+    bt_map timers;        /* key → eng_timer */
     bt_smap job_queues;   /* type → eng_job_queue */
     bt_smap business_ids; /* "processId\nbusinessId" → eng_instance (active only) */
 
@@ -232,6 +248,7 @@ void eng_instance_touch(eng_engine *e, eng_instance *inst);
 void eng_step_push(eng_engine *e, eng_step_kind kind, eng_elem *elem);
 void eng_steps_run(eng_engine *e);
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key);
+void eng_due_push_timer(eng_engine *e, int64_t at, uint64_t timer_key);
 /* The process element instance ended: the instance is COMPLETED / TERMINATED. */
 void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state state);
 
@@ -288,6 +305,20 @@ void eng_incident_raise(eng_engine *e, eng_elem *el, eng_incident_type type, uin
 /* Removes el's incident without continuing (the element is being terminated). */
 void eng_incident_drop(eng_engine *e, eng_elem *el, bool record);
 const char *eng_incident_type_name(eng_incident_type t);
+
+/* ---- timers.c ------------------------------------------------------------------------- */
+/* Schedules the timer of timer event `event` for el (a catch event or an
+ * activity with a timer boundary). On a bad value raises an
+ * EXTRACT_VALUE_ERROR incident on el and returns false. */
+bool eng_timer_create(eng_engine *e, eng_elem *el, int event);
+/* Cancels every timer el owns (recorded CANCELED). */
+void eng_timers_cancel(eng_engine *e, eng_elem *el);
+/* Fires a due timer. */
+void eng_timer_fire(eng_engine *e, eng_timer *t);
+/* Frees a timer without a record (the instance is being freed). */
+void eng_timer_free(eng_engine *e, eng_timer *t);
+/* Adds a decoded timer to el and the engine's indexes. */
+void eng_timer_attach(eng_engine *e, eng_elem *el, eng_timer *t);
 
 /* ---- compensation.c ---------------------------------------------------------------- */
 /* Remembers that el (an activity) completed in its scope. */

@@ -74,6 +74,7 @@ void eng_free(eng_engine *e) {
     bt_map_free(&e->elems);
     bt_map_free(&e->jobs);
     bt_map_free(&e->incidents);
+    bt_map_free(&e->timers);
     bt_smap_free(&e->job_queues);
     bt_smap_free(&e->business_ids);
     bt_free(e->due);
@@ -186,8 +187,13 @@ static void due_sift_down(eng_due *h, size_t n, size_t i) {
     }
 }
 
-/* Whether a heap entry still stands for a deadline or back-off of its job. */
+/* Whether a heap entry still stands for a deadline or back-off of its job,
+ * or for its timer's next firing. */
 static bool due_live(const eng_engine *e, const eng_due *d) {
+    if (d->timer) {
+        const eng_timer *t = bt_map_get(&e->timers, d->job_key);
+        return t && t->due_ms == d->at;
+    }
     const eng_job *job = bt_map_get(&e->jobs, d->job_key);
     return job && ((job->state == ENG_JOB_ACTIVATED && job->deadline_ms == d->at) ||
                    (job->state == ENG_JOB_FAILED && job->backoff_until_ms == d->at));
@@ -206,15 +212,25 @@ static void due_compact(eng_engine *e) {
         due_sift_down(e->due, k, i);
 }
 
+static void due_insert(eng_engine *e, eng_due entry);
+
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key) {
-    if (e->n_due >= 4096 && e->n_due > 4 * e->jobs.count)
+    due_insert(e, (eng_due){at, job_key, false});
+}
+
+void eng_due_push_timer(eng_engine *e, int64_t at, uint64_t timer_key) {
+    due_insert(e, (eng_due){at, timer_key, true});
+}
+
+static void due_insert(eng_engine *e, eng_due entry) {
+    if (e->n_due >= 4096 && e->n_due > 4 * (e->jobs.count + e->timers.count))
         due_compact(e);
     if (e->n_due == e->cap_due) {
         e->cap_due = e->cap_due ? e->cap_due * 2 : 64;
         e->due = bt_xrealloc(e->due, e->cap_due * sizeof *e->due);
     }
     size_t i = e->n_due++;
-    e->due[i] = (eng_due){at, job_key};
+    e->due[i] = entry;
     while (i > 0) {
         size_t p = (i - 1) / 2;
         if (e->due[p].at <= e->due[i].at)
@@ -237,6 +253,14 @@ int64_t eng_tick(eng_engine *e, int64_t now) {
     e->now = now;
     while (e->n_due > 0 && e->due[0].at <= now) {
         eng_due d = due_pop(e);
+        if (d.timer) {
+            eng_timer *t = bt_map_get(&e->timers, d.job_key);
+            if (t && t->due_ms == d.at) {
+                eng_timer_fire(e, t);
+                eng_steps_run(e);
+            }
+            continue;
+        }
         eng_job *job = bt_map_get(&e->jobs, d.job_key);
         if (!job)
             continue; /* completed or cancelled since */

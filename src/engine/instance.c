@@ -131,6 +131,9 @@ static void elem_free(eng_engine *e, eng_elem *el) {
         }
     }
     bt_map_remove(&e->elems, el->key);
+    while (el->n_timers > 0)
+        eng_timer_free(e, el->timers[el->n_timers - 1]);
+    bt_free(el->timers);
     eng_vars_free(&el->vars);
     bt_free(el->join_tokens);
     eng_compensable_free(el->compensable, el->n_compensable);
@@ -205,6 +208,14 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
     }
 }
 
+/* A timer catch event waits for its timer (timers.c fires it). */
+static void activate_timer_catch(eng_engine *e, eng_elem *el) {
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
+    if (el->n_timers == 0)
+        eng_timer_create(e, el, el->element); /* raises an incident when it cannot */
+}
+
 static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     /* Containers activate their none start event. */
     [BPMN_PROCESS] = activate_container,
@@ -215,6 +226,8 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     /* End and intermediate throw events act on activation. */
     [BPMN_END_EVENT] = activate_throw_event,
     [BPMN_INTERMEDIATE_THROW_EVENT] = activate_throw_event,
+    /* Catch events wait for what they catch (timers so far). */
+    [BPMN_INTERMEDIATE_CATCH_EVENT] = activate_timer_catch,
     /* Job-based tasks create a job and wait for it. */
     [BPMN_SERVICE_TASK] = activate_job_task,
     [BPMN_SEND_TASK] = activate_job_task,
@@ -245,7 +258,23 @@ void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
         eng_incident_raise(e, el, ENG_INC_EXTRACT_VALUE_ERROR, 0, msg);
         return;
     }
+    uint64_t key = el->key;
     fn(e, el);
+    /* An activity that is now waiting gets its timer boundary events. */
+    el = bt_map_get(&e->elems, key);
+    if (el && el->state == ENG_ACTIVATED && bpmn_is_activity(m->type) && !el->incident) {
+        const bpmn_process *p = eng_instance_process(el->inst);
+        for (int i = 0; i < m->n_boundaries; i++) {
+            const bpmn_element *b = &p->elements[m->boundaries[i]];
+            if (b->event != BPMN_EVENT_TIMER)
+                continue;
+            bool has = false;
+            for (int k = 0; k < el->n_timers && !has; k++)
+                has = el->timers[k]->event == b->index;
+            if (!has && !eng_timer_create(e, el, b->index))
+                return;
+        }
+    }
 }
 
 /* ---- completion ------------------------------------------------------------------------ */
@@ -377,6 +406,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
             return; /* a stale completion: something is running again */
         el->state = ENG_COMPLETING;
         eng_elem_record(e, el, "ELEMENT_COMPLETING");
+        eng_timers_cancel(e, el);
     }
     if (el->state != ENG_COMPLETING)
         return;
@@ -449,6 +479,7 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
     }
     if (el->job)
         eng_job_cancel(e, el->job);
+    eng_timers_cancel(e, el);
     if (el->incident)
         eng_incident_drop(e, el, true);
     el->state = ENG_TERMINATED;

@@ -17,6 +17,10 @@
  */
 #include "model/model_int.h"
 
+#include "feel/temporal.h"
+
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -309,4 +313,88 @@ void bpmn_ctx_report(bpmn_ctx *c, const char *element_id, int line, int column, 
 int bpmn_ctx_nomem(bpmn_ctx *c) {
     c->status = BT_ENOMEM;
     return BT_ENOMEM;
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static int duration_ms(const char *s, size_t n, int64_t *out) {
+    feel_duration_kind kind;
+    feel_dt_duration dt;
+    feel_ym_duration ym;
+    if (feel_duration_parse(s, n, &kind, &dt, &ym) != BT_OK || kind != FEEL_DURATION_DAYS_TIME ||
+        dt.seconds < 0 || dt.seconds > INT64_MAX / 1000 - 1)
+        return BT_EINVAL;
+    *out = dt.seconds * 1000 + dt.nanos / 1000000;
+    return BT_OK;
+}
+
+static int date_ms(const char *s, size_t n, int64_t *out) {
+    feel_datetime dt;
+    if (feel_datetime_parse(s, n, &dt) != BT_OK) {
+        feel_date d; /* a date alone: midnight UTC */
+        if (feel_date_parse(s, n, &d) != BT_OK)
+            return BT_EINVAL;
+        feel_datetime_from_date(&d, &dt);
+    }
+    if (dt.time.zone.kind == FEEL_ZONE_NONE)
+        feel_zone_from_offset(0, &dt.time.zone);
+    int64_t secs;
+    int32_t nanos;
+    if (feel_datetime_to_epoch(&dt, &secs, &nanos) != BT_OK)
+        return BT_EINVAL;
+    *out = secs * 1000 + nanos / 1000000;
+    return BT_OK;
+}
+
+int bpmn_timer_schedule(bpmn_timer_kind kind, const char *text, size_t len, int64_t now_ms,
+                        bpmn_schedule *out, bt_error *err) {
+    *out = (bpmn_schedule){0, 0, 0};
+    int64_t ms;
+    switch (kind) {
+    case BPMN_TIMER_DURATION:
+        if (duration_ms(text, len, &ms) != BT_OK)
+            break;
+        out->due_ms = now_ms + ms;
+        return BT_OK;
+    case BPMN_TIMER_DATE:
+        if (date_ms(text, len, &ms) != BT_OK)
+            break;
+        out->due_ms = ms;
+        return BT_OK;
+    case BPMN_TIMER_CYCLE: {
+        if (len < 2 || text[0] != 'R')
+            break;
+        const char *slash = memchr(text, '/', len);
+        if (!slash)
+            break;
+        long repeats = -1;
+        if (slash > text + 1) {
+            char *end;
+            repeats = strtol(text + 1, &end, 10);
+            if (end != slash || repeats < 1)
+                break;
+        }
+        const char *rest = slash + 1;
+        size_t rest_len = len - (size_t)(rest - text);
+        const char *second = memchr(rest, '/', rest_len);
+        int64_t start = -1;
+        if (second) { /* R/<start>/<interval> */
+            if (date_ms(rest, (size_t)(second - rest), &start) != BT_OK)
+                break;
+            rest_len -= (size_t)(second + 1 - rest);
+            rest = second + 1;
+        }
+        if (duration_ms(rest, rest_len, &ms) != BT_OK || ms <= 0)
+            break;
+        out->interval_ms = ms;
+        out->due_ms = start >= 0 ? start : now_ms + ms;
+        out->repeats = repeats < 0 ? -1 : (int)repeats - 1;
+        return BT_OK;
+    }
+    case BPMN_TIMER_NONE: break;
+    }
+    static const char *what[] = {"", "an ISO 8601 duration (PT1H)", "an ISO 8601 date-time",
+                                 "an ISO 8601 cycle (R3/PT10M)"};
+    return bt_error_set(err, BT_EINVAL, "'%.*s' is not %s", (int)(len > 100 ? 100 : len), text,
+                        what[kind]);
 }

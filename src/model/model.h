@@ -68,6 +68,13 @@ typedef enum bpmn_event_kind {
     BPMN_EVENT_LINK,
 } bpmn_event_kind;
 
+typedef enum bpmn_timer_kind {
+    BPMN_TIMER_NONE,
+    BPMN_TIMER_DURATION, /* timeDuration */
+    BPMN_TIMER_DATE,     /* timeDate */
+    BPMN_TIMER_CYCLE,    /* timeCycle */
+} bpmn_timer_kind;
+
 /* Zeebe's name of a type, as records and the REST API show it:
  * "PROCESS", "SUB_PROCESS", "SERVICE_TASK", "EXCLUSIVE_GATEWAY", ... */
 const char *bpmn_type_name(bpmn_type t);
@@ -139,6 +146,13 @@ typedef struct bpmn_element {
      * catching event means "catch all errors". */
     const char *error_code;
 
+    /* Timer events (intermediate catch, boundary): when they fire. The value
+     * is an ISO 8601 duration ("PT1H"), date-time ("2026-01-01T10:00:00Z")
+     * or repeating cycle ("R3/PT10M", "R/PT1H"; boundary events that do not
+     * interrupt), given literally or as FEEL ("=..."). */
+    bpmn_timer_kind timer_kind;
+    bpmn_expr timer;
+
     /* Compensation throw (intermediate throw or end event): the activity to
      * compensate, or -1 for every completed activity of the scope. */
     int compensate_activity;
@@ -149,7 +163,7 @@ typedef struct bpmn_flow {
     int index;
     const char *id;
     int line;
-    int source, target;       /* element indexes */
+    int source, target;         /* element indexes */
     const char *condition_text; /* NULL when unconditional */
     feel_expr *condition;
 } bpmn_flow;
@@ -184,6 +198,20 @@ typedef struct bpmn_errors {
  * errs may be NULL. A document without an executable process is an error. */
 int bpmn_parse(const char *xml, size_t len, bpmn_model **out, bpmn_errors *errs);
 void bpmn_model_free(bpmn_model *m); /* NULL allowed */
+
+/* When a timer fires, computed from its value's text at `now` (ms since the
+ * epoch): a duration fires at now + duration; a date at that instant (a
+ * date-time without an offset is UTC); a cycle "R<n>/<duration>" (n
+ * omitted: forever; "R<n>/<start>/<duration>" starts at <start>) fires first
+ * at now + duration (or start), then every interval. repeats counts the
+ * firings left after the first (-1: forever). BT_EINVAL with err otherwise. */
+typedef struct bpmn_schedule {
+    int64_t due_ms;
+    int64_t interval_ms;
+    int repeats;
+} bpmn_schedule;
+int bpmn_timer_schedule(bpmn_timer_kind kind, const char *text, size_t len, int64_t now_ms,
+                        bpmn_schedule *out, bt_error *err);
 
 /* Index of the element with this id, or -1. O(log n). */
 int bpmn_find_element(const bpmn_process *p, const char *id);

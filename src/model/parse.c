@@ -256,7 +256,9 @@ static bool event_supported(bpmn_type t, bpmn_event_kind k) {
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
                k == BPMN_EVENT_COMPENSATION;
     case BPMN_INTERMEDIATE_THROW_EVENT: return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION;
-    case BPMN_BOUNDARY_EVENT: return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION;
+    case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER;
+    case BPMN_BOUNDARY_EVENT:
+        return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER;
     default: return false;
     }
 }
@@ -294,6 +296,52 @@ static void node_unsupported(parser *p, int i, const char *detail) {
     n->unsupported = true;
     bpmn_ctx_report(p->c, n->el.id, n->el.line, 0, "element type '%s'%s%s is not supported",
                     n->xml_name, detail ? " with " : "", detail ? detail : "");
+}
+
+/* <timerEventDefinition> with one of timeDuration, timeDate, timeCycle: its
+ * text, literal or "=FEEL". A literal is checked here; FEEL when it runs. */
+static void parse_timer(parser *p, int i, const xmlNode *def) {
+    static const struct {
+        const char *name;
+        bpmn_timer_kind kind;
+    } kinds[] = {{"timeDuration", BPMN_TIMER_DURATION},
+                 {"timeDate", BPMN_TIMER_DATE},
+                 {"timeCycle", BPMN_TIMER_CYCLE}};
+    bpmn_node *n = &p->b->nodes[i];
+    int found = 0;
+    for (const xmlNode *c = def->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !node_in_ns(c, NS_BPMN))
+            continue;
+        for (size_t k = 0; k < BT_ARRAY_LEN(kinds); k++) {
+            if (strcmp((const char *)c->name, kinds[k].name) != 0)
+                continue;
+            found++;
+            xmlChar *text = xmlNodeGetContent(c);
+            const char *t = (const char *)text;
+            while (t && (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r'))
+                t++;
+            char *trimmed = t ? bt_strdup(t) : NULL;
+            for (size_t e = trimmed ? strlen(trimmed) : 0;
+                 e > 0 && strchr(" \n\t\r", trimmed[e - 1]); e--)
+                trimmed[e - 1] = 0;
+            xmlFree(text);
+            n->el.timer_kind = kinds[k].kind;
+            if (!trimmed || !trimmed[0])
+                bpmn_ctx_report(p->c, n->el.id, n->el.line, 0, "%s is empty", kinds[k].name);
+            else
+                parse_value(p, trimmed, n->el.id, n->el.line, kinds[k].name, &n->el.timer);
+            bpmn_schedule sched;
+            bt_error terr;
+            if (trimmed && trimmed[0] && trimmed[0] != '=' &&
+                bpmn_timer_schedule(kinds[k].kind, trimmed, strlen(trimmed), 0, &sched, &terr))
+                bpmn_ctx_report(p->c, n->el.id, n->el.line, 0, "%s: %s", kinds[k].name,
+                                terr.message);
+            bt_free(trimmed);
+        }
+    }
+    if (found != 1)
+        bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
+                        "a timer needs exactly one of timeDuration, timeDate or timeCycle");
 }
 
 static void parse_container(parser *p, const xmlNode *x, int container);
@@ -508,6 +556,8 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
         n->activity_ref = keep(p, node_attr(def, "activityRef"));
         if (attr_is_false(def, "waitForCompletion"))
             n->el.wait_for_completion = false;
+    } else if (row->kind == BPMN_EVENT_TIMER) {
+        parse_timer(p, i, def);
     }
 }
 
@@ -579,6 +629,13 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
         if (attr_is_false(x, "cancelActivity"))
             n->el.cancel_activity = false;
     }
+    /* A cycle repeats: only where the element stays (a boundary event that
+     * does not interrupt); a catch event or an interrupting boundary fires once. */
+    if (n->el.event == BPMN_EVENT_TIMER && n->el.timer_kind == BPMN_TIMER_CYCLE &&
+        (t != BPMN_BOUNDARY_EVENT || n->el.cancel_activity))
+        bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
+                        "timeCycle needs a non-interrupting boundary event "
+                        "(cancelActivity=\"false\"); use timeDuration or timeDate here");
     if (t == BPMN_EXCLUSIVE_GATEWAY)
         n->default_ref = keep(p, node_attr(x, "default"));
     if (t == BPMN_SCRIPT_TASK || t == BPMN_BUSINESS_RULE_TASK) {

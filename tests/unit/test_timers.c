@@ -1,0 +1,166 @@
+/*
+ * Timer events through the embedding API, with the fixture's clock: timer
+ * catch events (duration, date, FEEL), interrupting and non-interrupting
+ * (cyclic) timer boundary events, cancellation when the activity finishes
+ * first, and durability: a timer never fires early, and one that fell due
+ * while the store was closed fires at the first tick after reopening.
+ */
+#include "engine_fixture.h"
+
+#define MINUTE 60000LL
+
+static void tick(fixture *f) {
+    baton_error err;
+    assert_true(baton_tick(f->b, &err) >= 0);
+}
+
+static void deploy_catch(fixture *f, const char *id, const char *definition) {
+    char body[2048];
+    snprintf(body, sizeof body,
+             "<bpmn:startEvent id=\"start\"/>"
+             "<bpmn:intermediateCatchEvent id=\"wait\"><bpmn:timerEventDefinition>%s"
+             "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+             "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "wait") FLOW("f2", "wait", "end"),
+             definition);
+    deploy_ok(f, id, "", body);
+}
+
+static void test_catch_duration_fires_on_time_and_survives_restart(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_catch(f, "hour", "<bpmn:timeDuration>PT1H</bpmn:timeDuration>");
+    uint64_t pi = start_ok(f, "hour", NULL);
+    f->now += 59 * MINUTE;
+    tick(f);
+    assert_int_equal(instance_state(f, pi), BATON_ACTIVE);
+    fixture_reopen(f);
+    f->now += MINUTE - 1;
+    tick(f);
+    assert_int_equal(instance_state(f, pi), BATON_ACTIVE); /* never early */
+    f->now += 1;
+    tick(f);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+static void test_catch_date_and_feel_values(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    /* The fixture's clock starts at 2026-11-21T19:25:00Z. */
+    deploy_catch(f, "date", "<bpmn:timeDate>2026-11-21T21:25:00Z</bpmn:timeDate>");
+    deploy_catch(f, "feel", "<bpmn:timeDuration>=delay</bpmn:timeDuration>");
+    uint64_t by_date = start_ok(f, "date", NULL);
+    uint64_t by_feel = start_ok(f, "feel", "{\"delay\": \"PT30M\"}");
+    f->now += 30 * MINUTE;
+    tick(f);
+    assert_int_equal(instance_state(f, by_feel), BATON_COMPLETED);
+    assert_int_equal(instance_state(f, by_date), BATON_ACTIVE);
+    f->now += 90 * MINUTE;
+    tick(f);
+    assert_int_equal(instance_state(f, by_date), BATON_COMPLETED);
+
+    /* A FEEL value that is no duration is an incident, fixed and resolved. */
+    uint64_t bad = start_ok(f, "feel", "{\"delay\": 42}");
+    baton_incident inc[2];
+    assert_int_equal(baton_list_incidents(f->b, bad, inc, 2), 1);
+    assert_string_equal(inc[0].type, "EXTRACT_VALUE_ERROR");
+    baton_error err;
+    assert_int_equal(baton_set_variables(f->b, bad, "{\"delay\": \"PT1M\"}", false, &err), 0);
+    assert_int_equal(baton_resolve_incident(f->b, inc[0].key, &err), 0);
+    f->now += MINUTE;
+    tick(f);
+    assert_int_equal(instance_state(f, bad), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+/* "Remind every 10 minutes (twice), give up after 30 minutes." */
+static const char *REMIND_AND_GIVE_UP = "<bpmn:startEvent id=\"start\"/>" TASK(
+    "work",
+    "work") "<bpmn:boundaryEvent id=\"remind\" attachedToRef=\"work\" cancelActivity=\"false\">"
+            "<bpmn:timerEventDefinition><bpmn:timeCycle>R2/PT10M</bpmn:timeCycle>"
+            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+            "<bpmn:boundaryEvent id=\"giveUp\" attachedToRef=\"work\">"
+            "<bpmn:timerEventDefinition><bpmn:timeDuration>PT30M</bpmn:timeDuration>"
+            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>" TASK("nudge", "nudge")
+                TASK("escalate", "escalate") "<bpmn:endEvent id=\"done\"/><bpmn:endEvent "
+                                             "id=\"nudged\"/><bpmn:endEvent id=\"gaveUp\"/>" FLOW(
+                                                 "f1", "start", "work") FLOW("f2", "work", "done")
+                                                 FLOW("f3", "remind", "nudge")
+                                                     FLOW("f4", "nudge", "nudged")
+                                                         FLOW("f5", "giveUp", "escalate")
+                                                             FLOW("f6", "escalate", "gaveUp");
+
+static void test_boundary_cycle_reminds_then_interrupting_gives_up(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "reminders", "", REMIND_AND_GIVE_UP);
+    uint64_t pi = start_ok(f, "reminders", NULL);
+    uint64_t work = one_job(f, "work");
+    f->now += 10 * MINUTE;
+    tick(f);
+    complete_ok(f, one_job(f, "nudge"), NULL); /* the task goes on meanwhile */
+    f->now += 10 * MINUTE;
+    tick(f);
+    complete_ok(f, one_job(f, "nudge"), NULL);
+    f->now += 10 * MINUTE; /* 30 min: the cycle is done; giving up interrupts */
+    tick(f);
+    assert_int_equal(count_jobs(f, "nudge"), 0);
+    baton_error err;
+    assert_int_equal(baton_complete_job(f->b, work, NULL, &err), BATON_ENOTFOUND);
+    complete_ok(f, one_job(f, "escalate"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+static void test_timers_cancelled_when_the_task_completes_first(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "reminders", "", REMIND_AND_GIVE_UP);
+    uint64_t pi = start_ok(f, "reminders", NULL);
+    f->now += 5 * MINUTE;
+    complete_ok(f, one_job(f, "work"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    f->now += 60 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "nudge"), 0);
+    assert_int_equal(count_jobs(f, "escalate"), 0);
+    fixture_free(f);
+}
+
+/* A server down across the due time fires the timer when it comes back. */
+static void test_timer_due_while_closed_fires_at_start(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "reminders", "", REMIND_AND_GIVE_UP);
+    uint64_t pi = start_ok(f, "reminders", NULL);
+    baton_close(f->b);
+    f->b = NULL;
+    f->now += 45 * MINUTE; /* both reminders and the give-up fell due while closed */
+    fixture_open_with(f, false);
+    assert_int_equal(count_jobs(f, "escalate"), 0); /* not before the first tick */
+    tick(f);
+    /* Everything that fell due fires, in due order: two reminders, then the
+     * interrupting give-up. */
+    baton_job jobs[4];
+    int n;
+    baton_error err;
+    assert_int_equal(baton_activate_jobs(f->b, "nudge", "w", 60000, 4, jobs, &n, &err), 0);
+    assert_int_equal(n, 2);
+    for (int i = 0; i < n; i++)
+        complete_ok(f, jobs[i].key, NULL);
+    baton_jobs_free(jobs, n);
+    complete_ok(f, one_job(f, "escalate"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_catch_duration_fires_on_time_and_survives_restart),
+        cmocka_unit_test(test_catch_date_and_feel_values),
+        cmocka_unit_test(test_boundary_cycle_reminds_then_interrupting_gives_up),
+        cmocka_unit_test(test_timers_cancelled_when_the_task_completes_first),
+        cmocka_unit_test(test_timer_due_while_closed_fires_at_start),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -195,10 +195,10 @@ static const struct flow_kind {
     {"sendTask", ROLE_NODE, BPMN_SEND_TASK},
     {"scriptTask", ROLE_NODE, BPMN_SCRIPT_TASK},
     {"businessRuleTask", ROLE_NODE, BPMN_BUSINESS_RULE_TASK},
-    {"userTask", ROLE_UNSUPPORTED, BPMN_USER_TASK},
+    {"userTask", ROLE_NODE, BPMN_USER_TASK},
     {"receiveTask", ROLE_UNSUPPORTED, BPMN_RECEIVE_TASK},
-    {"manualTask", ROLE_UNSUPPORTED, BPMN_MANUAL_TASK},
-    {"task", ROLE_UNSUPPORTED, BPMN_TASK},
+    {"manualTask", ROLE_NODE, BPMN_MANUAL_TASK},
+    {"task", ROLE_NODE, BPMN_TASK},
     {"exclusiveGateway", ROLE_NODE, BPMN_EXCLUSIVE_GATEWAY},
     {"parallelGateway", ROLE_NODE, BPMN_PARALLEL_GATEWAY},
     {"inclusiveGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
@@ -470,6 +470,53 @@ static void parse_task_definition(parser *p, int i, const xmlNode *x) {
     }
 }
 
+/* Appends a header (key, value) to node i's headers (arena memory). */
+static void header_add(parser *p, int i, const char *key, const char *value) {
+    bpmn_node *node = &p->b->nodes[i];
+    bpmn_header *hs = bpmn_arena_alloc(p->c->arena, (size_t)(node->el.n_headers + 1) * sizeof *hs);
+    if (!hs) {
+        bpmn_ctx_nomem(p->c);
+        return;
+    }
+    for (int k = 0; k < node->el.n_headers; k++)
+        hs[k] = node->el.headers[k];
+    hs[node->el.n_headers].key = keep(p, key);
+    hs[node->el.n_headers].value = keep(p, value);
+    node->el.headers = hs;
+    node->el.n_headers++;
+}
+
+/* A job-based user task's details, as Zeebe hands them to the worker of
+ * "io.camunda.zeebe:userTask": custom headers io.camunda.zeebe:assignee,
+ * :candidateGroups, :candidateUsers, :formKey, :dueDate, :followUpDate,
+ * :priority (values as written; an "=..." value is passed as text). */
+static void parse_user_task_detail(parser *p, int i, const xmlNode *e, const char *name) {
+    static const struct {
+        const char *element, *attr, *header;
+    } rows[] = {
+        {"assignmentDefinition", "assignee", "io.camunda.zeebe:assignee"},
+        {"assignmentDefinition", "candidateGroups", "io.camunda.zeebe:candidateGroups"},
+        {"assignmentDefinition", "candidateUsers", "io.camunda.zeebe:candidateUsers"},
+        {"formDefinition", "formKey", "io.camunda.zeebe:formKey"},
+        {"formDefinition", "formId", "io.camunda.zeebe:formKey"},
+        {"taskSchedule", "dueDate", "io.camunda.zeebe:dueDate"},
+        {"taskSchedule", "followUpDate", "io.camunda.zeebe:followUpDate"},
+        {"priorityDefinition", "priority", "io.camunda.zeebe:priority"},
+    };
+    for (size_t k = 0; k < BT_ARRAY_LEN(rows); k++) {
+        if (strcmp(rows[k].element, name) != 0)
+            continue;
+        const char *v = node_attr(e, rows[k].attr);
+        if (v && v[0])
+            header_add(p, i, rows[k].header, v);
+    }
+}
+
+static bool is_user_task_detail(const char *name) {
+    return !strcmp(name, "assignmentDefinition") || !strcmp(name, "formDefinition") ||
+           !strcmp(name, "taskSchedule") || !strcmp(name, "priorityDefinition");
+}
+
 /* Extension elements of a flow node (or, with i = 0, of the process). */
 static void parse_extensions(parser *p, int i, const xmlNode *x) {
     FOR_CHILDREN(e, x) {
@@ -484,6 +531,8 @@ static void parse_extensions(parser *p, int i, const xmlNode *x) {
             parse_task_definition(p, i, e);
         } else if (strcmp(name, "taskHeaders") == 0 && bpmn_is_job_task(t)) {
             parse_headers(p, i, e);
+        } else if (t == BPMN_USER_TASK && is_user_task_detail(name)) {
+            parse_user_task_detail(p, i, e, name);
         } else if (strcmp(name, "ioMapping") == 0 &&
                    (bpmn_is_activity(t) || bpmn_type_is_event(t))) {
             bool has_inputs = false;
@@ -654,6 +703,12 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
             return;
     }
     n = &p->b->nodes[i];
+    if (t == BPMN_USER_TASK && !n->el.job_type.text) {
+        /* Job-based user tasks: one job type for a task list to work on. */
+        n->el.job_type.text = keep(p, "io.camunda.zeebe:userTask");
+        if (!n->el.job_retries.text)
+            parse_value(p, "3", n->el.id, n->el.line, "retries", &n->el.job_retries);
+    }
     if (bpmn_is_job_task(t) && !n->el.job_type.text) {
         const char *c7 = camunda7_implementation(x);
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,

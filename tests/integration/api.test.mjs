@@ -64,8 +64,8 @@ test('deploy the trip saga and one-task: the deployment result', withServer(asyn
 
 test('deploy a broken BPMN file: 400 problem naming the element id and line; nothing deployed', withServer(async (s) => {
   const c = client(s);
-  const e = await rejectsWith(c.deployResourcesFromFiles([MODELS.bad('user-task.bpmn')]), 400, 'deploy user-task.bpmn');
-  assert.match(e.detail, /\bApprove\b/, e.detail);
+  const e = await rejectsWith(c.deployResourcesFromFiles([MODELS.bad('multi-instance.bpmn')]), 400, 'deploy multi-instance.bpmn');
+  assert.match(e.detail, /\bEach\b/, e.detail);
   assert.match(e.detail, /line 5\b/, e.detail);
   assert.equal(e.instance, '/v2/deployments');
   assert.equal(typeof e.title, 'string');

@@ -4,8 +4,9 @@
  */
 #include "engine_fixture.h"
 
-static const char *ONE_TASK = "<bpmn:startEvent id=\"start\"/>\n" TASK("task", "work")
-    "<bpmn:endEvent id=\"end\"/>\n" FLOW("f1", "start", "task") FLOW("f2", "task", "end");
+static const char *ONE_TASK =
+    "<bpmn:startEvent id=\"start\"/>\n" TASK("task", "work") "<bpmn:endEvent id=\"end\"/>\n" FLOW(
+        "f1", "start", "task") FLOW("f2", "task", "end");
 
 static void test_one_task_completes_with_variables(void **state) {
     (void)state;
@@ -40,13 +41,14 @@ static void test_one_task_completes_with_variables(void **state) {
 static void test_exclusive_gateway_conditions_default_and_incident(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "xor", "",
-              "<bpmn:startEvent id=\"start\"/>\n"
-              "<bpmn:exclusiveGateway id=\"gw\" default=\"toSmall\"/>\n" TASK("big", "big")
-                  TASK("small", "small") "<bpmn:endEvent id=\"end1\"/><bpmn:endEvent id=\"end2\"/>" FLOW(
-                      "f1", "start", "gw") COND_FLOW("toBig", "gw", "big", "=amount &gt; 100")
-                      FLOW("toSmall", "gw", "small") FLOW("f2", "big", "end1")
-                          FLOW("f3", "small", "end2"));
+    deploy_ok(
+        f, "xor", "",
+        "<bpmn:startEvent id=\"start\"/>\n"
+        "<bpmn:exclusiveGateway id=\"gw\" default=\"toSmall\"/>\n" TASK("big", "big")
+            TASK("small", "small") "<bpmn:endEvent id=\"end1\"/><bpmn:endEvent id=\"end2\"/>" FLOW(
+                "f1", "start", "gw") COND_FLOW("toBig", "gw", "big", "=amount &gt; 100")
+                FLOW("toSmall", "gw", "small") FLOW("f2", "big", "end1")
+                    FLOW("f3", "small", "end2"));
     start_ok(f, "xor", "{\"amount\": 150}");
     start_ok(f, "xor", "{\"amount\": 50}");
     assert_int_equal(count_jobs(f, "big"), 1);
@@ -55,9 +57,9 @@ static void test_exclusive_gateway_conditions_default_and_incident(void **state)
     /* No default and no true condition: CONDITION_ERROR, fixed by variables. */
     deploy_ok(f, "xor2", "",
               "<bpmn:startEvent id=\"start\"/>\n"
-              "<bpmn:exclusiveGateway id=\"gw\"/>\n" TASK("big", "big2")
-                  "<bpmn:endEvent id=\"end1\"/>" FLOW("f1", "start", "gw")
-                      COND_FLOW("toBig", "gw", "big", "=amount &gt; 100") FLOW("f2", "big", "end1"));
+              "<bpmn:exclusiveGateway id=\"gw\"/>\n" TASK(
+                  "big", "big2") "<bpmn:endEvent id=\"end1\"/>" FLOW("f1", "start", "gw")
+                  COND_FLOW("toBig", "gw", "big", "=amount &gt; 100") FLOW("f2", "big", "end1"));
     uint64_t pi = start_ok(f, "xor2", "{\"amount\": 5}");
     baton_incident inc[4];
     assert_int_equal(baton_list_incidents(f->b, pi, inc, 4), 1);
@@ -82,9 +84,9 @@ static void test_parallel_fork_and_join(void **state) {
     fixture *f = fixture_new(false);
     deploy_ok(f, "par", "",
               "<bpmn:startEvent id=\"start\"/><bpmn:parallelGateway id=\"fork\"/>" TASK("a", "a")
-                  TASK("b", "b") "<bpmn:parallelGateway id=\"join\"/>" TASK("after", "after")
-                      "<bpmn:endEvent id=\"end\"/>" FLOW("f0", "start", "fork") FLOW(
-                          "f1", "fork", "a") FLOW("f2", "fork", "b") FLOW("f3", "a", "join")
+                  TASK("b", "b") "<bpmn:parallelGateway id=\"join\"/>" TASK(
+                      "after", "after") "<bpmn:endEvent id=\"end\"/>" FLOW("f0", "start", "fork")
+                      FLOW("f1", "fork", "a") FLOW("f2", "fork", "b") FLOW("f3", "a", "join")
                           FLOW("f4", "b", "join") FLOW("f5", "join", "after")
                               FLOW("f6", "after", "end"));
     uint64_t pi = start_ok(f, "par", NULL);
@@ -115,9 +117,10 @@ static void test_subprocess_scopes_and_mappings(void **state) {
               "<zeebe:taskDefinition type=\"inner\" retries=\"5\"/>"
               "<zeebe:ioMapping><zeebe:output source=\"=res + doubled\" target=\"inner\"/>"
               "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>"
-              "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2", "t") FLOW("g2", "t", "e2")
-              "</bpmn:subProcess>"
-              "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "sub") FLOW("f2", "sub", "end"));
+              "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2", "t")
+                  FLOW("g2", "t", "e2") "</bpmn:subProcess>"
+                                        "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "sub")
+                                            FLOW("f2", "sub", "end"));
     uint64_t pi = start_ok(f, "subproc", "{\"order\": {\"total\": 21}}");
     baton_job jobs[2];
     int n;
@@ -141,9 +144,9 @@ static void test_output_mapping_result_visible_to_next_task(void **state) {
               "<bpmn:serviceTask id=\"t1\"><bpmn:extensionElements>"
               "<zeebe:taskDefinition type=\"t1\"/><zeebe:ioMapping>"
               "<zeebe:output source=\"=response.id\" target=\"booking.id\"/>"
-              "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>" TASK("t2", "t2")
-              "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "t1") FLOW("f2", "t1", "t2")
-                  FLOW("f3", "t2", "end"));
+              "</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>" TASK(
+                  "t2", "t2") "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "t1")
+                  FLOW("f2", "t1", "t2") FLOW("f3", "t2", "end"));
     start_ok(f, "out", "{\"booking\": {\"name\": \"trip\"}}");
     complete_ok(f, one_job(f, "t1"), "{\"response\": {\"id\": \"H-7\", \"noise\": true}}");
     baton_job jobs[2];
@@ -153,7 +156,8 @@ static void test_output_mapping_result_visible_to_next_task(void **state) {
     assert_int_equal(n, 1);
     /* The nested target merged into the existing context; the job's own
      * variables stayed local to t1. */
-    assert_non_null(strstr(jobs[0].variables_json, "\"booking\":{\"name\":\"trip\",\"id\":\"H-7\"}"));
+    assert_non_null(
+        strstr(jobs[0].variables_json, "\"booking\":{\"name\":\"trip\",\"id\":\"H-7\"}"));
     assert_null(strstr(jobs[0].variables_json, "response"));
     baton_jobs_free(jobs, n);
     fixture_free(f);
@@ -164,16 +168,20 @@ static const char *ERRORS = "<bpmn:error id=\"err1\" errorCode=\"BOOM\"/>";
 static void test_error_boundary_exact_catch_all_and_unhandled(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "err", ERRORS,
-              "<bpmn:startEvent id=\"start\"/>" TASK("t", "risky")
-              "<bpmn:boundaryEvent id=\"onBoom\" attachedToRef=\"t\">"
-              "<bpmn:errorEventDefinition errorRef=\"err1\"/></bpmn:boundaryEvent>"
-              "<bpmn:boundaryEvent id=\"onAny\" attachedToRef=\"t\">"
-              "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>" TASK("boom", "boom")
-                  TASK("any", "any") "<bpmn:endEvent id=\"end\"/><bpmn:endEvent id=\"e2\"/>"
-              "<bpmn:endEvent id=\"e3\"/>" FLOW("f1", "start", "t") FLOW("f2", "t", "end")
-                  FLOW("f3", "onBoom", "boom") FLOW("f4", "onAny", "any") FLOW("f5", "boom", "e2")
-                      FLOW("f6", "any", "e3"));
+    deploy_ok(
+        f, "err", ERRORS,
+        "<bpmn:startEvent id=\"start\"/>" TASK(
+            "t", "risky") "<bpmn:boundaryEvent id=\"onBoom\" attachedToRef=\"t\">"
+                          "<bpmn:errorEventDefinition errorRef=\"err1\"/></bpmn:boundaryEvent>"
+                          "<bpmn:boundaryEvent id=\"onAny\" attachedToRef=\"t\">"
+                          "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>" TASK("boom", "boom")
+                              TASK("any",
+                                   "any") "<bpmn:endEvent id=\"end\"/><bpmn:endEvent id=\"e2\"/>"
+                                          "<bpmn:endEvent id=\"e3\"/>" FLOW("f1", "start", "t")
+                                              FLOW("f2", "t", "end") FLOW("f3", "onBoom", "boom")
+                                                  FLOW("f4", "onAny", "any")
+                                                      FLOW("f5", "boom", "e2")
+                                                          FLOW("f6", "any", "e3"));
     baton_error err;
     start_ok(f, "err", NULL);
     assert_int_equal(baton_throw_error(f->b, one_job(f, "risky"), "BOOM", "bad", &err), 0);
@@ -201,19 +209,26 @@ static void test_error_boundary_exact_catch_all_and_unhandled(void **state) {
 static void test_error_end_event_caught_on_subprocess(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "suberr", ERRORS,
-              "<bpmn:startEvent id=\"start\"/>"
-              "<bpmn:subProcess id=\"sub\"><bpmn:startEvent id=\"s2\"/>"
-              "<bpmn:parallelGateway id=\"fork\"/>" TASK("long", "long")
-              "<bpmn:endEvent id=\"fail\"><bpmn:errorEventDefinition errorRef=\"err1\"/>"
-              "</bpmn:endEvent><bpmn:endEvent id=\"e2\"/>" FLOW("g0", "s2", "fork")
-                  FLOW("g1", "fork", "long") FLOW("g2", "fork", "fail") FLOW("g3", "long", "e2")
-              "</bpmn:subProcess>"
-              "<bpmn:boundaryEvent id=\"caught\" attachedToRef=\"sub\">"
-              "<bpmn:errorEventDefinition errorRef=\"err1\"/></bpmn:boundaryEvent>" TASK(
-                  "handle", "handle") "<bpmn:endEvent id=\"end\"/><bpmn:endEvent id=\"end2\"/>"
-                  FLOW("f1", "start", "sub") FLOW("f2", "sub", "end") FLOW("f3", "caught", "handle")
-                      FLOW("f4", "handle", "end2"));
+    deploy_ok(
+        f, "suberr", ERRORS,
+        "<bpmn:startEvent id=\"start\"/>"
+        "<bpmn:subProcess id=\"sub\"><bpmn:startEvent id=\"s2\"/>"
+        "<bpmn:parallelGateway id=\"fork\"/>" TASK(
+            "long",
+            "long") "<bpmn:endEvent id=\"fail\"><bpmn:errorEventDefinition errorRef=\"err1\"/>"
+                    "</bpmn:endEvent><bpmn:endEvent id=\"e2\"/>" FLOW("g0", "s2", "fork")
+                        FLOW("g1", "fork", "long") FLOW("g2", "fork", "fail")
+                            FLOW("g3", "long",
+                                 "e2") "</bpmn:subProcess>"
+                                       "<bpmn:boundaryEvent id=\"caught\" attachedToRef=\"sub\">"
+                                       "<bpmn:errorEventDefinition "
+                                       "errorRef=\"err1\"/></bpmn:boundaryEvent>" TASK(
+                                           "handle",
+                                           "handle") "<bpmn:endEvent id=\"end\"/><bpmn:endEvent "
+                                                     "id=\"end2\"/>" FLOW("f1", "start", "sub")
+                                                         FLOW("f2", "sub", "end")
+                                                             FLOW("f3", "caught", "handle")
+                                                                 FLOW("f4", "handle", "end2"));
     uint64_t pi = start_ok(f, "suberr", NULL);
     /* The error ended the sub-process: its other branch's job is cancelled. */
     assert_int_equal(count_jobs(f, "long"), 0);
@@ -298,9 +313,8 @@ static void test_io_mapping_and_extract_value_incidents(void **state) {
     assert_int_equal(baton_list_incidents(f->b, pi, inc, 2), 1);
     assert_string_equal(inc[0].type, "IO_MAPPING_ERROR");
     assert_non_null(strstr(inc[0].message, "customer.name"));
-    assert_int_equal(baton_set_variables(f->b, pi, "{\"customer\": {\"name\": \"Ada\"}}", false,
-                                         &err),
-                     0);
+    assert_int_equal(
+        baton_set_variables(f->b, pi, "{\"customer\": {\"name\": \"Ada\"}}", false, &err), 0);
     assert_int_equal(baton_resolve_incident(f->b, inc[0].key, &err), 0);
     /* Now the job type expression fails: EXTRACT_VALUE_ERROR. */
     assert_int_equal(baton_list_incidents(f->b, pi, inc, 2), 1);
@@ -371,15 +385,56 @@ static void test_loop_without_wait_state_becomes_incident(void **state) {
     fixture_free(f);
 }
 
+/* Undefined and manual tasks pass the token on; a user task is a job of
+ * type io.camunda.zeebe:userTask whose headers carry its assignment. */
+static void test_plain_manual_and_user_tasks(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "tasks", "",
+              "<bpmn:startEvent id=\"start\"/><bpmn:task id=\"plain\"/>"
+              "<bpmn:manualTask id=\"byHand\"/>"
+              "<bpmn:userTask id=\"approve\"><bpmn:extensionElements>"
+              "<zeebe:assignmentDefinition assignee=\"ada\" candidateGroups=\"ops\"/>"
+              "<zeebe:formDefinition formKey=\"approve-form\"/>"
+              "</bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id=\"end\"/>" FLOW(
+                  "f1", "start", "plain") FLOW("f2", "plain", "byHand")
+                  FLOW("f3", "byHand", "approve") FLOW("f4", "approve", "end"));
+    uint64_t pi = start_ok(f, "tasks", NULL);
+    baton_job jobs[2];
+    int n;
+    baton_error err;
+    assert_int_equal(
+        baton_activate_jobs(f->b, "io.camunda.zeebe:userTask", "tasklist", 1000, 2, jobs, &n, &err),
+        0);
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].element_id, "approve");
+    int found = 0;
+    for (int h = 0; h < jobs[0].n_headers; h++) {
+        if (!strcmp(jobs[0].header_keys[h], "io.camunda.zeebe:assignee"))
+            found += !strcmp(jobs[0].header_values[h], "ada");
+        if (!strcmp(jobs[0].header_keys[h], "io.camunda.zeebe:candidateGroups"))
+            found += !strcmp(jobs[0].header_values[h], "ops");
+        if (!strcmp(jobs[0].header_keys[h], "io.camunda.zeebe:formKey"))
+            found += !strcmp(jobs[0].header_values[h], "approve-form");
+    }
+    assert_int_equal(found, 3);
+    uint64_t job = jobs[0].key;
+    baton_jobs_free(jobs, n);
+    complete_ok(f, job, "{\"approved\": true}");
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
 static void test_terminate_end_event_and_cancel(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "term", "",
-              "<bpmn:startEvent id=\"start\"/><bpmn:parallelGateway id=\"fork\"/>" TASK("a", "a")
-                  TASK("b", "b") "<bpmn:endEvent id=\"stop\"><bpmn:terminateEventDefinition/>"
-              "</bpmn:endEvent><bpmn:endEvent id=\"end\"/>" FLOW("f0", "start", "fork")
-                  FLOW("f1", "fork", "a") FLOW("f2", "fork", "b") FLOW("f3", "a", "stop")
-                      FLOW("f4", "b", "end"));
+    deploy_ok(
+        f, "term", "",
+        "<bpmn:startEvent id=\"start\"/><bpmn:parallelGateway id=\"fork\"/>" TASK("a", "a")
+            TASK("b", "b") "<bpmn:endEvent id=\"stop\"><bpmn:terminateEventDefinition/>"
+                           "</bpmn:endEvent><bpmn:endEvent id=\"end\"/>" FLOW("f0", "start", "fork")
+                               FLOW("f1", "fork", "a") FLOW("f2", "fork", "b")
+                                   FLOW("f3", "a", "stop") FLOW("f4", "b", "end"));
     uint64_t pi = start_ok(f, "term", NULL);
     uint64_t a = one_job(f, "a");
     complete_ok(f, a, NULL);
@@ -409,10 +464,11 @@ static void test_versions_and_business_id(void **state) {
     assert_false(d2.is_new);
     assert_int_equal(d1.definition_key, d2.definition_key);
     uint64_t old = start_ok(f, "ver", NULL);
-    char *v2 = bpmn_doc("ver", "",
-                        "<bpmn:startEvent id=\"start\"/>" TASK("task", "work-v2")
-                        "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "task")
-                            FLOW("f2", "task", "end"));
+    char *v2 =
+        bpmn_doc("ver", "",
+                 "<bpmn:startEvent id=\"start\"/>" TASK(
+                     "task", "work-v2") "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "task")
+                     FLOW("f2", "task", "end"));
     assert_int_equal(baton_deploy(f->b, "v.bpmn", v2, strlen(v2), &d3, &err), 0);
     assert_int_equal(d3.version, 2);
     assert_true(d3.is_new);
@@ -440,8 +496,7 @@ static void test_versions_and_business_id(void **state) {
     complete_ok(f, one_job(f, "work-v2"), NULL);
     assert_int_equal(baton_create_instance(f->b, "ver", NULL, "trip-1", &k2, &err), 0);
     assert_int_not_equal(k1, k2);
-    assert_int_equal(baton_create_instance(f->b, "nope", NULL, NULL, &k2, &err),
-                     BATON_ENOTFOUND);
+    assert_int_equal(baton_create_instance(f->b, "nope", NULL, NULL, &k2, &err), BATON_ENOTFOUND);
     free(v1);
     free(v2);
     fixture_free(f);
@@ -480,6 +535,7 @@ int main(void) {
         cmocka_unit_test(test_io_mapping_and_extract_value_incidents),
         cmocka_unit_test(test_static_and_feel_input_mappings),
         cmocka_unit_test(test_loop_without_wait_state_becomes_incident),
+        cmocka_unit_test(test_plain_manual_and_user_tasks),
         cmocka_unit_test(test_terminate_end_event_and_cancel),
         cmocka_unit_test(test_versions_and_business_id),
         cmocka_unit_test(test_bad_model_rejected_whole),

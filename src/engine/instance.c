@@ -208,10 +208,15 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
     }
 }
 
-/* A timer catch event waits for its timer (timers.c fires it). */
-static void activate_timer_catch(eng_engine *e, eng_elem *el) {
+/* A timer catch event waits for its timer (timers.c fires it); a link
+ * catch event is where a link throw continues, and passes the token on. */
+static void activate_catch_event(eng_engine *e, eng_elem *el) {
     if (el->state == ENG_ACTIVATING)
         set_activated(e, el);
+    if (eng_elem_model(el)->event != BPMN_EVENT_TIMER) {
+        eng_step_push(e, STEP_COMPLETE, el);
+        return;
+    }
     if (el->n_timers == 0)
         eng_timer_create(e, el, el->element); /* raises an incident when it cannot */
 }
@@ -227,7 +232,7 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     [BPMN_END_EVENT] = activate_throw_event,
     [BPMN_INTERMEDIATE_THROW_EVENT] = activate_throw_event,
     /* Catch events wait for what they catch (timers so far). */
-    [BPMN_INTERMEDIATE_CATCH_EVENT] = activate_timer_catch,
+    [BPMN_INTERMEDIATE_CATCH_EVENT] = activate_catch_event,
     /* Job-based tasks create a job and wait for it. */
     [BPMN_SERVICE_TASK] = activate_job_task,
     [BPMN_SEND_TASK] = activate_job_task,
@@ -455,6 +460,8 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
     }
     if (m->type == BPMN_EXCLUSIVE_GATEWAY)
         take_flow(e, el->scope, &eng_instance_process(el->inst)->flows[chosen]);
+    else if (m->event == BPMN_EVENT_LINK && m->link_target >= 0)
+        eng_elem_activate(e, el->scope, m->link_target); /* a link throw jumps */
     else
         eng_elem_take_flows(e, el);
     elem_finish(e, el);

@@ -153,6 +153,11 @@ typedef struct bpmn_element {
     bpmn_timer_kind timer_kind;
     bpmn_expr timer;
 
+    /* Link events: the name pairs a throw with the one catch of that name in
+     * the same scope; link_target is that catch event, for a throw. */
+    const char *link_name;
+    int link_target;
+
     /* Compensation throw (intermediate throw or end event): the activity to
      * compensate, or -1 for every completed activity of the scope. */
     int compensate_activity;

@@ -255,8 +255,9 @@ static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
                k == BPMN_EVENT_COMPENSATION;
-    case BPMN_INTERMEDIATE_THROW_EVENT: return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION;
-    case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER;
+    case BPMN_INTERMEDIATE_THROW_EVENT:
+        return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK;
+    case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK;
     case BPMN_BOUNDARY_EVENT:
         return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER;
     default: return false;
@@ -284,6 +285,7 @@ static int node_push(parser *p) {
     n->el.compensation_handler = -1;
     n->el.attached_to = -1;
     n->el.compensate_activity = -1;
+    n->el.link_target = -1;
     n->el.cancel_activity = true;
     n->el.wait_for_completion = true;
     return i;
@@ -607,6 +609,13 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
             n->el.wait_for_completion = false;
     } else if (row->kind == BPMN_EVENT_TIMER) {
         parse_timer(p, i, def);
+    } else if (row->kind == BPMN_EVENT_LINK) {
+        const char *name = node_attr(def, "name");
+        if (!name || !name[0])
+            name = n->el.name; /* modelers often name the event, not the definition */
+        if (!name || !name[0])
+            bpmn_ctx_report(p->c, n->el.id, n->el.line, 0, "a link event needs a name");
+        n->el.link_name = keep(p, name);
     }
 }
 

@@ -326,6 +326,38 @@ static void check_compensation_throw(checker *k, bpmn_node *n) {
     el->compensate_activity = a;
 }
 
+/* A link throw jumps to the one link catch event of its name in its scope. */
+static void check_link(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    if (el->event != BPMN_EVENT_LINK || !el->link_name)
+        return;
+    if (el->type == BPMN_INTERMEDIATE_CATCH_EVENT) {
+        if (el->n_incoming > 0)
+            bpmn_ctx_report(k->c, el->id, el->line, 0,
+                            "a link catch event cannot have incoming sequence flows");
+        return;
+    }
+    int target = -1, found = 0;
+    for (int i = 1; i < k->b->n_nodes; i++) {
+        const bpmn_element *c = &node(k, i)->el;
+        if (c->type == BPMN_INTERMEDIATE_CATCH_EVENT && c->event == BPMN_EVENT_LINK &&
+            c->scope == el->scope && c->link_name && !strcmp(c->link_name, el->link_name)) {
+            target = i;
+            found++;
+        }
+    }
+    if (found != 1)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        found ? "link '%s': several link catch events of that name in the scope"
+                              : "link '%s': no link catch event of that name in the scope",
+                        el->link_name);
+    else
+        el->link_target = target;
+    if (el->n_outgoing > 0)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "a link throw event cannot have outgoing sequence flows");
+}
+
 static void check_elements(checker *k) {
     bpmn_build *b = k->b;
     for (int i = 1; i < b->n_nodes; i++) {
@@ -382,7 +414,9 @@ static void check_elements(checker *k) {
         case BPMN_INTERMEDIATE_THROW_EVENT:
             if (el->event == BPMN_EVENT_COMPENSATION)
                 check_compensation_throw(k, n);
+            check_link(k, n);
             break;
+        case BPMN_INTERMEDIATE_CATCH_EVENT: check_link(k, n); break;
         case BPMN_BOUNDARY_EVENT: check_boundary(k, n); break;
         case BPMN_EXCLUSIVE_GATEWAY:
         case BPMN_PARALLEL_GATEWAY: check_gateway(k, n); break;
@@ -489,6 +523,8 @@ static void check_reachable(checker *k) {
             reach(k, b->flows[el->outgoing[j]].fl.target, &tail);
         for (int j = 0; j < el->n_boundaries; j++)
             reach(k, el->boundaries[j], &tail);
+        if (el->link_target >= 0)
+            reach(k, el->link_target, &tail);
         if (bpmn_type_is_container(el->type))
             reach(k, el->start_event, &tail);
     }

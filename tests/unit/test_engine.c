@@ -425,6 +425,36 @@ static void test_plain_manual_and_user_tasks(void **state) {
     fixture_free(f);
 }
 
+/* A link throw continues at the link catch event of the same name. */
+static void test_link_events(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "links", "",
+              "<bpmn:startEvent id=\"start\"/>"
+              "<bpmn:intermediateThrowEvent id=\"goTo\"><bpmn:linkEventDefinition "
+              "name=\"page2\"/></bpmn:intermediateThrowEvent>"
+              "<bpmn:intermediateCatchEvent id=\"from\"><bpmn:linkEventDefinition "
+              "name=\"page2\"/></bpmn:intermediateCatchEvent>" TASK(
+                  "t", "after-link") "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "goTo")
+                  FLOW("f2", "from", "t") FLOW("f3", "t", "end"));
+    uint64_t pi = start_ok(f, "links", NULL);
+    complete_ok(f, one_job(f, "after-link"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+
+    /* A throw whose name has no catch is refused at deploy. */
+    char *xml =
+        bpmn_doc("nolink", "",
+                 "<bpmn:startEvent id=\"start\"/>"
+                 "<bpmn:intermediateThrowEvent id=\"goTo\"><bpmn:linkEventDefinition "
+                 "name=\"nowhere\"/></bpmn:intermediateThrowEvent>" FLOW("f1", "start", "goTo"));
+    baton_error err;
+    assert_int_equal(baton_deploy(f->b, "nolink.bpmn", xml, strlen(xml), NULL, &err), BATON_EINVAL);
+    assert_string_equal(err.element_id, "goTo");
+    assert_non_null(strstr(err.message, "nowhere"));
+    free(xml);
+    fixture_free(f);
+}
+
 static void test_terminate_end_event_and_cancel(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -536,6 +566,7 @@ int main(void) {
         cmocka_unit_test(test_static_and_feel_input_mappings),
         cmocka_unit_test(test_loop_without_wait_state_becomes_incident),
         cmocka_unit_test(test_plain_manual_and_user_tasks),
+        cmocka_unit_test(test_link_events),
         cmocka_unit_test(test_terminate_end_event_and_cancel),
         cmocka_unit_test(test_versions_and_business_id),
         cmocka_unit_test(test_bad_model_rejected_whole),

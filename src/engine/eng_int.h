@@ -87,6 +87,7 @@ typedef struct eng_job {
     int64_t backoff_until_ms; /* FAILED: when it becomes activatable */
     char *worker;
     char *error_message;
+    char *error_code; /* the BPMN error last thrown (for its record) */
     /* Intrusive list of the activatable jobs of one type, oldest first. */
     struct eng_job *queue_prev, *queue_next;
     bool queued;

@@ -48,6 +48,10 @@ static void job_record(eng_engine *e, eng_job *job, const char *intent) {
         bt_buf_puts(&b, ",\"errorMessage\":");
         bt_buf_json_string(&b, job->error_message, strlen(job->error_message));
     }
+    if (job->error_code) {
+        bt_buf_puts(&b, ",\"errorCode\":");
+        bt_buf_json_string(&b, job->error_code, strlen(job->error_code));
+    }
     if (job->state == ENG_JOB_FAILED)
         bt_buf_printf(&b, ",\"retryBackoffUntil\":%lld", (long long)job->backoff_until_ms);
     bt_buf_puts(&b, "}");
@@ -199,6 +203,7 @@ void eng_job_free(eng_engine *e, eng_job *job) {
     bt_free(job->type);
     bt_free(job->worker);
     bt_free(job->error_message);
+    bt_free(job->error_code);
     bt_free(job);
 }
 
@@ -394,6 +399,8 @@ int eng_job_throw_error(eng_engine *e, int64_t now, uint64_t job_key, const char
         variables = NULL;
     bt_free(job->error_message);
     job->error_message = bt_xstrdup(error_message ? error_message : "");
+    bt_free(job->error_code);
+    job->error_code = bt_xstrdup(error_code);
     job_record(e, job, "ERROR_THROWN");
     eng_elem *el = job->elem;
     /* The error's variables are set on the task's scope, visible to the

@@ -41,6 +41,10 @@ typedef struct eng_definition {
     bpmn_model *model;
     const bpmn_process *process; /* within model */
     bool persisted;              /* written to the store already */
+    /* reach[i * n + j]: element j can be reached from element i along
+     * sequence flows (and boundary events, link jumps) in their scope.
+     * Built on first use by an inclusive join (instance.c). */
+    uint8_t *reach;
 } eng_definition;
 
 /* All versions of one process id, oldest first. */

@@ -41,6 +41,7 @@ static void definition_free(eng_definition *d) {
     bt_free(d->resource_name);
     bt_free(d->checksum);
     bt_free(d->xml);
+    bt_free(d->reach);
     bpmn_model_free(d->model);
     bt_free(d);
 }

@@ -245,6 +245,7 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     [BPMN_MANUAL_TASK] = activate_pass_through,
     [BPMN_EXCLUSIVE_GATEWAY] = activate_pass_through,
     [BPMN_PARALLEL_GATEWAY] = activate_pass_through,
+    [BPMN_INCLUSIVE_GATEWAY] = activate_pass_through,
 };
 
 void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
@@ -284,44 +285,57 @@ void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
 
 /* ---- completion ------------------------------------------------------------------------ */
 
-/* Exclusive gateway: the first outgoing flow (document order) whose condition
- * is true, else the default flow. Returns the flow index, or -1 with msg. */
-static int exclusive_choose(eng_engine *e, eng_elem *el, char *msg, size_t msg_size) {
+/* The flows a gateway leaves through: an exclusive gateway the first
+ * outgoing flow (document order) whose condition is true, an inclusive
+ * gateway every such flow (all = true); else the default flow. Fills
+ * chosen[] (room for every outgoing flow) and returns how many, or -1 with
+ * msg when a condition fails or nothing can be taken. */
+static int gateway_choose(eng_engine *e, eng_elem *el, bool all, int *chosen, char *msg,
+                          size_t msg_size) {
     const bpmn_element *m = eng_elem_model(el);
     const bpmn_process *p = eng_instance_process(el->inst);
+    int n = 0;
     for (int i = 0; i < m->n_outgoing; i++) {
         const bpmn_flow *f = &p->flows[m->outgoing[i]];
         if (f->index == m->default_flow)
             continue;
-        if (!f->condition)
-            return f->index; /* an unconditional flow is always taken */
-        feel_value *v = NULL;
-        bt_error warn = {0};
-        int rc = eng_eval(e, el, f->condition, &v, &warn);
-        if (rc != BT_OK) {
-            snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
-                     f->condition_text, f->id, bt_strerror(rc));
-            return -1;
+        bool taken = true; /* an unconditional flow is always taken */
+        if (f->condition) {
+            feel_value *v = NULL;
+            bt_error warn = {0};
+            int rc = eng_eval(e, el, f->condition, &v, &warn);
+            if (rc != BT_OK) {
+                snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
+                         f->condition_text, f->id, bt_strerror(rc));
+                return -1;
+            }
+            feel_type t = feel_value_type(v);
+            taken = feel_value_is_true(v);
+            feel_value_unref(v);
+            if (t != FEEL_BOOLEAN && t != FEEL_NULL) {
+                snprintf(msg, msg_size,
+                         "Expected the condition '%s' of flow '%s' to be a boolean, but it was %s",
+                         f->condition_text, f->id, feel_type_name(t));
+                return -1;
+            }
+            if (t == FEEL_NULL && warn.code) {
+                snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
+                         f->condition_text, f->id, warn.message);
+                return -1;
+            }
         }
-        feel_type t = feel_value_type(v);
-        bool taken = feel_value_is_true(v);
-        feel_value_unref(v);
-        if (t != FEEL_BOOLEAN && t != FEEL_NULL) {
-            snprintf(msg, msg_size,
-                     "Expected the condition '%s' of flow '%s' to be a boolean, but it was %s",
-                     f->condition_text, f->id, feel_type_name(t));
-            return -1;
+        if (taken) {
+            chosen[n++] = f->index;
+            if (!all)
+                return n;
         }
-        if (t == FEEL_NULL && warn.code) {
-            snprintf(msg, msg_size, "Failed to evaluate the condition '%s' of flow '%s': %s",
-                     f->condition_text, f->id, warn.message);
-            return -1;
-        }
-        if (taken)
-            return f->index;
     }
-    if (m->default_flow >= 0)
-        return m->default_flow;
+    if (n > 0)
+        return n;
+    if (m->default_flow >= 0) {
+        chosen[0] = m->default_flow;
+        return 1;
+    }
     snprintf(msg, msg_size,
              "Expected at least one condition to evaluate to true, or to have a default flow");
     return -1;
@@ -335,9 +349,116 @@ static void take_flow(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
 }
 
 /* A token arrives at the target of flow f, in scope. */
+/* ---- the inclusive join ---------------------------------------------------------------
+ *
+ * An inclusive gateway with several incoming flows activates once every
+ * incoming flow either delivered a token or can no longer get one: no live
+ * element instance of the scope (nor a token waiting at another join) can
+ * reach that flow's source. The question is asked when a token arrives and
+ * again whenever a child of the scope finishes (a branch that ended
+ * elsewhere may be what the join was waiting for). Reachability is the
+ * model's, computed once per definition. */
+
+static const uint8_t *reach_of(eng_definition *d) {
+    if (d->reach)
+        return d->reach;
+    const bpmn_process *p = d->process;
+    int n = p->n_elements;
+    d->reach = bt_xcalloc((size_t)n * (size_t)n, 1);
+    int *queue = bt_xmalloc((size_t)n * sizeof *queue);
+    for (int from = 0; from < n; from++) {
+        uint8_t *row = d->reach + (size_t)from * (size_t)n;
+        int head = 0, tail = 0;
+        queue[tail++] = from;
+        while (head < tail) {
+            const bpmn_element *el = &p->elements[queue[head++]];
+            for (int k = 0; k < el->n_outgoing + el->n_boundaries + 1; k++) {
+                int to = k < el->n_outgoing ? p->flows[el->outgoing[k]].target
+                         : k < el->n_outgoing + el->n_boundaries
+                             ? el->boundaries[k - el->n_outgoing]
+                             : el->link_target;
+                if (to < 0 || row[to])
+                    continue;
+                row[to] = 1;
+                queue[tail++] = to;
+            }
+        }
+    }
+    bt_free(queue);
+    return d->reach;
+}
+
+/* Whether the inclusive join `g` in scope may activate now. */
+static bool inclusive_ready(eng_elem *scope, const bpmn_element *g) {
+    eng_instance *inst = scope->inst;
+    const bpmn_process *p = eng_instance_process(inst);
+    const uint8_t *reach = reach_of(inst->def);
+    int n = p->n_elements;
+    bool any = false;
+    for (int i = 0; i < g->n_incoming; i++)
+        any |= scope->join_tokens && scope->join_tokens[g->incoming[i]] > 0;
+    if (!any)
+        return false;
+    for (int i = 0; i < g->n_incoming; i++) {
+        const bpmn_flow *f = &p->flows[g->incoming[i]];
+        if (scope->join_tokens[f->index] > 0)
+            continue;
+        /* Could a live position still deliver a token on f? */
+        for (int k = 0; k < inst->n_elems; k++) {
+            const eng_elem *c = inst->elems[k];
+            if (c->scope != scope || c->state == ENG_COMPLETED || c->state == ENG_TERMINATED)
+                continue;
+            if (c->element == f->source ||
+                reach[(size_t)c->element * (size_t)n + (size_t)f->source])
+                return false;
+        }
+        for (int j = 0; j < p->n_flows; j++) { /* tokens waiting at other joins */
+            if (scope->join_tokens[j] == 0 || p->flows[j].target == g->index)
+                continue;
+            int at = p->flows[j].target;
+            if (at == f->source || reach[(size_t)at * (size_t)n + (size_t)f->source])
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Activates the inclusive join g, consuming one token per flow that has one. */
+static void inclusive_fire(eng_engine *e, eng_elem *scope, const bpmn_element *g) {
+    for (int i = 0; i < g->n_incoming; i++)
+        if (scope->join_tokens[g->incoming[i]] > 0) {
+            scope->join_tokens[g->incoming[i]]--;
+            scope->n_join_waiting--;
+        }
+    eng_elem_activate(e, scope, g->index);
+}
+
+/* A child of scope finished: joins waiting in it may be ready now. */
+static void inclusive_recheck(eng_engine *e, eng_elem *scope) {
+    if (!scope->join_tokens || scope->n_join_waiting == 0)
+        return;
+    const bpmn_process *p = eng_instance_process(scope->inst);
+    for (int j = 0; j < p->n_flows; j++) {
+        const bpmn_element *g = &p->elements[p->flows[j].target];
+        if (scope->join_tokens[j] == 0 || g->type != BPMN_INCLUSIVE_GATEWAY)
+            continue;
+        if (inclusive_ready(scope, g))
+            inclusive_fire(e, scope, g);
+    }
+}
+
 static void arrive(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
     const bpmn_process *p = eng_instance_process(scope->inst);
     const bpmn_element *target = &p->elements[f->target];
+    if (target->type == BPMN_INCLUSIVE_GATEWAY && target->n_incoming > 1) {
+        if (!scope->join_tokens)
+            scope->join_tokens = bt_xcalloc((size_t)p->n_flows, sizeof *scope->join_tokens);
+        scope->join_tokens[f->index]++;
+        scope->n_join_waiting++;
+        if (inclusive_ready(scope, target))
+            inclusive_fire(e, scope, target);
+        return;
+    }
     if (target->type == BPMN_PARALLEL_GATEWAY && target->n_incoming > 1) {
         if (!scope->join_tokens)
             scope->join_tokens = bt_xcalloc((size_t)p->n_flows, sizeof *scope->join_tokens);
@@ -380,6 +501,7 @@ static void elem_finish(eng_engine *e, eng_elem *el) {
     if (root)
         return;
     scope->active_children--;
+    inclusive_recheck(e, scope);
     eng_scope_child_done(e, scope);
     (void)inst;
 }
@@ -422,11 +544,14 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
             return;
         }
     }
-    int chosen = -1;
-    if (m->type == BPMN_EXCLUSIVE_GATEWAY) {
+    int *chosen = NULL, n_chosen = 0;
+    if (m->type == BPMN_EXCLUSIVE_GATEWAY || m->type == BPMN_INCLUSIVE_GATEWAY) {
         char msg[512];
-        chosen = exclusive_choose(e, el, msg, sizeof msg);
-        if (chosen < 0) {
+        chosen = bt_xmalloc((size_t)(m->n_outgoing ? m->n_outgoing : 1) * sizeof *chosen);
+        n_chosen =
+            gateway_choose(e, el, m->type == BPMN_INCLUSIVE_GATEWAY, chosen, msg, sizeof msg);
+        if (n_chosen < 0) {
+            bt_free(chosen);
             eng_incident_raise(e, el, ENG_INC_CONDITION_ERROR, 0, msg);
             return;
         }
@@ -445,6 +570,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         memset(&el->vars, 0, sizeof el->vars);
         elem_free(e, el);
         eng_instance_ended(e, inst, ENG_INSTANCE_COMPLETED);
+        bt_free(chosen);
         return;
     }
     if (bpmn_is_activity(m->type))
@@ -456,11 +582,14 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         scope->active_children--;
         eng_compensation_handler_done(e, thrower);
         eng_scope_child_done(e, scope);
+        bt_free(chosen);
         return;
     }
-    if (m->type == BPMN_EXCLUSIVE_GATEWAY)
-        take_flow(e, el->scope, &eng_instance_process(el->inst)->flows[chosen]);
-    else if (m->event == BPMN_EVENT_LINK && m->link_target >= 0)
+    if (chosen) {
+        for (int i = 0; i < n_chosen; i++)
+            take_flow(e, el->scope, &eng_instance_process(el->inst)->flows[chosen[i]]);
+        bt_free(chosen);
+    } else if (m->event == BPMN_EVENT_LINK && m->link_target >= 0)
         eng_elem_activate(e, el->scope, m->link_target); /* a link throw jumps */
     else
         eng_elem_take_flows(e, el);

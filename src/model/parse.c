@@ -201,7 +201,7 @@ static const struct flow_kind {
     {"task", ROLE_NODE, BPMN_TASK},
     {"exclusiveGateway", ROLE_NODE, BPMN_EXCLUSIVE_GATEWAY},
     {"parallelGateway", ROLE_NODE, BPMN_PARALLEL_GATEWAY},
-    {"inclusiveGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
+    {"inclusiveGateway", ROLE_NODE, BPMN_INCLUSIVE_GATEWAY},
     {"eventBasedGateway", ROLE_UNSUPPORTED, BPMN_EVENT_BASED_GATEWAY},
     {"complexGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
     {"subProcess", ROLE_NODE, BPMN_SUB_PROCESS}, /* triggeredByEvent: event sub-process */
@@ -694,7 +694,7 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
                         "timeCycle needs a non-interrupting boundary event "
                         "(cancelActivity=\"false\"); use timeDuration or timeDate here");
-    if (t == BPMN_EXCLUSIVE_GATEWAY)
+    if (t == BPMN_EXCLUSIVE_GATEWAY || t == BPMN_INCLUSIVE_GATEWAY)
         n->default_ref = keep(p, node_attr(x, "default"));
     if (t == BPMN_SCRIPT_TASK || t == BPMN_BUSINESS_RULE_TASK) {
         /* A BPMN script body (Camunda 7) would run nothing in baton. */

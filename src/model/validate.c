@@ -285,7 +285,7 @@ static void check_gateway(checker *k, bpmn_node *n) {
         }
         return;
     }
-    /* Exclusive gateway. */
+    /* Exclusive and inclusive gateways. */
     if (n->default_ref) {
         for (int j = 0; j < el->n_outgoing; j++)
             if (strcmp(flows[el->outgoing[j]].fl.id, n->default_ref) == 0)
@@ -305,8 +305,9 @@ static void check_gateway(checker *k, bpmn_node *n) {
             const bpmn_flow *f = &flows[el->outgoing[j]].fl;
             if (!f->condition_text && f->index != el->default_flow)
                 bpmn_ctx_report(k->c, f->id, f->line, 0,
-                                "a sequence flow out of exclusive gateway '%s' needs a condition "
+                                "a sequence flow out of %s gateway '%s' needs a condition "
                                 "or must be the gateway's default flow",
+                                el->type == BPMN_INCLUSIVE_GATEWAY ? "inclusive" : "exclusive",
                                 el->id);
         }
     }
@@ -374,7 +375,8 @@ static void check_elements(checker *k) {
         }
         if (n->unsupported)
             continue;
-        if (!(el->type == BPMN_EXCLUSIVE_GATEWAY || el->type == BPMN_PARALLEL_GATEWAY)) {
+        if (!(el->type == BPMN_EXCLUSIVE_GATEWAY || el->type == BPMN_PARALLEL_GATEWAY ||
+              el->type == BPMN_INCLUSIVE_GATEWAY)) {
             for (int j = 0; j < el->n_outgoing; j++) {
                 const bpmn_flow *f = &b->flows[el->outgoing[j]].fl;
                 if (f->condition_text)
@@ -419,6 +421,7 @@ static void check_elements(checker *k) {
         case BPMN_INTERMEDIATE_CATCH_EVENT: check_link(k, n); break;
         case BPMN_BOUNDARY_EVENT: check_boundary(k, n); break;
         case BPMN_EXCLUSIVE_GATEWAY:
+        case BPMN_INCLUSIVE_GATEWAY:
         case BPMN_PARALLEL_GATEWAY: check_gateway(k, n); break;
         default: break;
         }

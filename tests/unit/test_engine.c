@@ -455,6 +455,52 @@ static void test_link_events(void **state) {
     fixture_free(f);
 }
 
+/* Inclusive gateway: the fork takes every flow whose condition holds (else
+ * the default); the join waits only for the branches that can still come. */
+static const char *INCLUSIVE =
+    "<bpmn:startEvent id=\"start\"/><bpmn:inclusiveGateway id=\"fork\" default=\"toC\"/>" TASK(
+        "a", "a") TASK("b", "b") TASK("c", "c")
+        TASK("side", "side") "<bpmn:inclusiveGateway id=\"join\"/>" TASK(
+            "after",
+            "after") "<bpmn:endEvent id=\"end\"/><bpmn:endEvent id=\"sideEnd\"/>" FLOW("f0",
+                                                                                       "start",
+                                                                                       "fork")
+            COND_FLOW("toA", "fork", "a", "=x &gt; 0") COND_FLOW("toB", "fork", "b", "=y &gt; 0")
+                COND_FLOW("toSide", "fork", "side", "=z &gt; 0") FLOW("toC", "fork", "c")
+                    FLOW("fa", "a", "join") FLOW("fb", "b", "join") FLOW("fc", "c", "join")
+                        FLOW("fs", "side", "sideEnd") FLOW("f9", "join", "after")
+                            FLOW("f10", "after", "end");
+
+static void test_inclusive_gateway_fork_and_join(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "incl", "", INCLUSIVE);
+    /* Two branches: the join waits for both. */
+    uint64_t two = start_ok(f, "incl", "{\"x\": 1, \"y\": 1, \"z\": 0}");
+    assert_int_equal(count_jobs(f, "c"), 0);
+    complete_ok(f, one_job(f, "a"), NULL);
+    assert_int_equal(count_jobs(f, "after"), 0);
+    complete_ok(f, one_job(f, "b"), NULL);
+    complete_ok(f, one_job(f, "after"), NULL);
+    assert_int_equal(instance_state(f, two), BATON_COMPLETED);
+
+    /* One branch plus one that ends elsewhere: the join does not wait for it. */
+    uint64_t side = start_ok(f, "incl", "{\"x\": 1, \"y\": 0, \"z\": 1}");
+    complete_ok(f, one_job(f, "a"), NULL);
+    complete_ok(f, one_job(f, "after"), NULL);
+    assert_int_equal(instance_state(f, side), BATON_ACTIVE); /* the side branch is still on */
+    complete_ok(f, one_job(f, "side"), NULL);
+    assert_int_equal(instance_state(f, side), BATON_COMPLETED);
+
+    /* Nothing true: the default flow. */
+    uint64_t none = start_ok(f, "incl", "{\"x\": 0, \"y\": 0, \"z\": 0}");
+    complete_ok(f, one_job(f, "c"), NULL);
+    fixture_reopen(f);
+    complete_ok(f, one_job(f, "after"), NULL);
+    assert_int_equal(instance_state(f, none), BATON_COMPLETED);
+    fixture_free(f);
+}
+
 static void test_terminate_end_event_and_cancel(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -567,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_loop_without_wait_state_becomes_incident),
         cmocka_unit_test(test_plain_manual_and_user_tasks),
         cmocka_unit_test(test_link_events),
+        cmocka_unit_test(test_inclusive_gateway_fork_and_join),
         cmocka_unit_test(test_terminate_end_event_and_cancel),
         cmocka_unit_test(test_versions_and_business_id),
         cmocka_unit_test(test_bad_model_rejected_whole),

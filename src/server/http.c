@@ -835,7 +835,12 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
         cfg->connection_timeout_s ? cfg->connection_timeout_s : HTTP_DEFAULT_TIMEOUT_S;
     s->timeout_s = timeout;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
+    /* poll(), not epoll: libmicrohttpd 0.9.75 can abort in MHD_quiesce_daemon
+     * when a pool worker has already dropped the listening socket from its
+     * epoll set ("Failed to remove listen FD from epoll set"); poll has no
+     * such set to get out of step, and at a few hundred connections per
+     * worker it costs nothing measurable. */
+    flags |= MHD_USE_POLL;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem opts[] = {

@@ -509,6 +509,16 @@ export async function render(main, { params }) {
         return { kind: 'done', text: `Incident ${v.errorType} resolved`, sub: elementName(v.elementId) };
       return null;
     }
+    if (r.valueType === 'TIMER') {
+      const due = v.dueDate ? new Date(v.dueDate).toISOString().replace('T', ' ').slice(0, 19) : '';
+      if (r.intent === 'CREATED')
+        return { kind: 'start', text: `Timer ${elementName(v.targetElementId)} set`, sub: due ? `due ${due}` : '' };
+      if (r.intent === 'TRIGGERED')
+        return { kind: 'done', text: `Timer ${elementName(v.targetElementId)} fired`, sub: '' };
+      if (r.intent === 'CANCELED')
+        return { kind: 'term', text: `Timer ${elementName(v.targetElementId)} canceled`, sub: '' };
+      return null;
+    }
     if (r.valueType === 'VARIABLE' && (r.intent === 'CREATED' || r.intent === 'UPDATED'))
       return { kind: 'var', text: `Variable ${v.name} ${r.intent === 'CREATED' ? 'created' : 'updated'}`, sub: pretty(v.value ?? '') };
     return null;

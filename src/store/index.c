@@ -618,6 +618,14 @@ int index_apply(index_db *idx, const store_record *r) {
         return BT_ECONFLICT;
     if (r->position <= idx->cursor)
         return BT_OK; /* applied already */
+    /* Most element records restate another (ACTIVATED after ACTIVATING,
+     * COMPLETING, TERMINATING, SEQUENCE_FLOW_TAKEN): skip them before paying
+     * for a JSON parse. */
+    if (is(r->value_type, "PROCESS_INSTANCE") && !is(r->intent, "ELEMENT_ACTIVATING") &&
+        !is(r->intent, "ELEMENT_COMPLETED") && !is(r->intent, "ELEMENT_TERMINATED")) {
+        idx->cursor = r->position;
+        return BT_OK;
+    }
     int rc = BT_OK;
     for (size_t i = 0; i < BT_ARRAY_LEN(appliers); i++) {
         if (!is(r->value_type, appliers[i].value_type))

@@ -153,7 +153,12 @@ void eng_timer_fire(eng_engine *e, eng_timer *t) {
     }
     eng_elem_activate(e, scope, boundary);
     if (t->repeats != 0 && t->interval_ms > 0) {
+        /* The next firing one interval on; repetitions missed while the
+         * server was down are not replayed in a burst: the cycle resumes
+         * one interval from now. */
         t->due_ms += t->interval_ms;
+        if (t->due_ms <= e->now)
+            t->due_ms = e->now + t->interval_ms;
         if (t->repeats > 0)
             t->repeats--;
         eng_due_push_timer(e, t->due_ms, t->key);

@@ -172,6 +172,11 @@ struct eng_elem {
     eng_compensation *compensation; /* when this is a throw event compensating */
     eng_elem *compensating_for;     /* when this is a handler: the throw event */
     bool is_boundary_trigger;       /* activated by an interrupting boundary event */
+    /* Event-based gateways (transient, within one command): the catch event
+     * whose timer fired first; and, on that event's element instance, that
+     * it has happened already and completes at once. */
+    int triggered_event;
+    bool pre_triggered;
 };
 
 struct eng_instance {

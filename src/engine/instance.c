@@ -213,12 +213,30 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
 static void activate_catch_event(eng_engine *e, eng_elem *el) {
     if (el->state == ENG_ACTIVATING)
         set_activated(e, el);
-    if (eng_elem_model(el)->event != BPMN_EVENT_TIMER) {
+    if (eng_elem_model(el)->event != BPMN_EVENT_TIMER || el->pre_triggered) {
         eng_step_push(e, STEP_COMPLETE, el);
         return;
     }
     if (el->n_timers == 0)
         eng_timer_create(e, el, el->element); /* raises an incident when it cannot */
+}
+
+/* An event-based gateway waits for the first of its events: it holds the
+ * timers of the catch events it leads to; the first to fire completes the
+ * gateway, which leaves through that event's flow (timers.c, below). */
+static void activate_event_gateway(eng_engine *e, eng_elem *el) {
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
+    const bpmn_element *m = eng_elem_model(el);
+    const bpmn_process *p = eng_instance_process(el->inst);
+    for (int i = 0; i < m->n_outgoing; i++) {
+        int event = p->flows[m->outgoing[i]].target;
+        bool has = false;
+        for (int k = 0; k < el->n_timers && !has; k++)
+            has = el->timers[k]->event == event;
+        if (!has && !eng_timer_create(e, el, event))
+            return;
+    }
 }
 
 static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
@@ -246,6 +264,7 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     [BPMN_EXCLUSIVE_GATEWAY] = activate_pass_through,
     [BPMN_PARALLEL_GATEWAY] = activate_pass_through,
     [BPMN_INCLUSIVE_GATEWAY] = activate_pass_through,
+    [BPMN_EVENT_BASED_GATEWAY] = activate_event_gateway,
 };
 
 void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
@@ -589,6 +608,17 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         for (int i = 0; i < n_chosen; i++)
             take_flow(e, el->scope, &eng_instance_process(el->inst)->flows[chosen[i]]);
         bt_free(chosen);
+    } else if (m->type == BPMN_EVENT_BASED_GATEWAY) {
+        /* Leave toward the event that happened; it completes at once. */
+        const bpmn_process *p = eng_instance_process(el->inst);
+        for (int i = 0; i < m->n_outgoing; i++) {
+            const bpmn_flow *f = &p->flows[m->outgoing[i]];
+            if (f->target != el->triggered_event)
+                continue;
+            flow_record(e, el->scope, f);
+            eng_elem *ev = eng_elem_activate(e, el->scope, f->target);
+            ev->pre_triggered = true;
+        }
     } else if (m->event == BPMN_EVENT_LINK && m->link_target >= 0)
         eng_elem_activate(e, el->scope, m->link_target); /* a link throw jumps */
     else

@@ -136,6 +136,12 @@ void eng_timer_fire(eng_engine *e, eng_timer *t) {
     eng_elem *owner = t->elem;
     const bpmn_element *ev = &eng_instance_process(owner->inst)->elements[t->event];
     timer_record(e, t, "TRIGGERED");
+    if (eng_elem_model(owner)->type == BPMN_EVENT_BASED_GATEWAY) {
+        owner->triggered_event = t->event; /* its other timers go at COMPLETING */
+        eng_timer_free(e, t);
+        eng_step_push(e, STEP_COMPLETE, owner);
+        return;
+    }
     if (ev->type == BPMN_INTERMEDIATE_CATCH_EVENT) {
         eng_timer_free(e, t);
         eng_step_push(e, STEP_COMPLETE, owner);

@@ -202,7 +202,7 @@ static const struct flow_kind {
     {"exclusiveGateway", ROLE_NODE, BPMN_EXCLUSIVE_GATEWAY},
     {"parallelGateway", ROLE_NODE, BPMN_PARALLEL_GATEWAY},
     {"inclusiveGateway", ROLE_NODE, BPMN_INCLUSIVE_GATEWAY},
-    {"eventBasedGateway", ROLE_UNSUPPORTED, BPMN_EVENT_BASED_GATEWAY},
+    {"eventBasedGateway", ROLE_NODE, BPMN_EVENT_BASED_GATEWAY},
     {"complexGateway", ROLE_UNSUPPORTED, BPMN_INCLUSIVE_GATEWAY},
     {"subProcess", ROLE_NODE, BPMN_SUB_PROCESS}, /* triggeredByEvent: event sub-process */
     {"transaction", ROLE_UNSUPPORTED, BPMN_SUB_PROCESS},

@@ -313,6 +313,30 @@ static void check_gateway(checker *k, bpmn_node *n) {
     }
 }
 
+/* An event-based gateway waits for the first of the events it leads to:
+ * each outgoing flow goes to an intermediate catch event (a timer so far)
+ * that only this gateway leads to. */
+static void check_event_gateway(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    if (el->n_outgoing < 2)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "an event-based gateway needs at least two outgoing sequence flows");
+    for (int j = 0; j < el->n_outgoing; j++) {
+        const bpmn_flow *f = &k->b->flows[el->outgoing[j]].fl;
+        const bpmn_element *t = &node(k, f->target)->el;
+        if (t->type != BPMN_INTERMEDIATE_CATCH_EVENT || t->event != BPMN_EVENT_TIMER)
+            bpmn_ctx_report(k->c, f->id, f->line, 0,
+                            "a flow out of event-based gateway '%s' must lead to an "
+                            "intermediate timer catch event",
+                            el->id);
+        else if (t->n_incoming != 1)
+            bpmn_ctx_report(k->c, t->id, t->line, 0,
+                            "an event after event-based gateway '%s' cannot have other incoming "
+                            "sequence flows",
+                            el->id);
+    }
+}
+
 static void check_compensation_throw(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
     if (!n->activity_ref)
@@ -420,6 +444,7 @@ static void check_elements(checker *k) {
             break;
         case BPMN_INTERMEDIATE_CATCH_EVENT: check_link(k, n); break;
         case BPMN_BOUNDARY_EVENT: check_boundary(k, n); break;
+        case BPMN_EVENT_BASED_GATEWAY: check_event_gateway(k, n); break;
         case BPMN_EXCLUSIVE_GATEWAY:
         case BPMN_INCLUSIVE_GATEWAY:
         case BPMN_PARALLEL_GATEWAY: check_gateway(k, n); break;

@@ -155,6 +155,49 @@ static void test_timer_due_while_closed_fires_at_start(void **state) {
     fixture_free(f);
 }
 
+/* An event-based gateway takes the path of its first event: here the
+ * 10-minute reminder beats the 1-hour deadline, whose timer is cancelled. */
+static void test_event_based_gateway_first_timer_wins(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(
+        f, "race", "",
+        "<bpmn:startEvent id=\"start\"/><bpmn:eventBasedGateway id=\"gw\"/>"
+        "<bpmn:intermediateCatchEvent id=\"soon\"><bpmn:timerEventDefinition>"
+        "<bpmn:timeDuration>PT10M</bpmn:timeDuration></bpmn:timerEventDefinition>"
+        "</bpmn:intermediateCatchEvent>"
+        "<bpmn:intermediateCatchEvent id=\"late\"><bpmn:timerEventDefinition>"
+        "<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>"
+        "</bpmn:intermediateCatchEvent>" TASK("remind", "remind")
+            TASK("expire", "expire") "<bpmn:endEvent id=\"e1\"/><bpmn:endEvent id=\"e2\"/>" FLOW(
+                "f0", "start", "gw") FLOW("f1", "gw", "soon") FLOW("f2", "gw", "late")
+                FLOW("f3", "soon", "remind") FLOW("f4", "late", "expire") FLOW("f5", "remind", "e1")
+                    FLOW("f6", "expire", "e2"));
+    uint64_t pi = start_ok(f, "race", NULL);
+    f->now += 9 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "remind"), 0);
+    fixture_reopen(f);
+    f->now += MINUTE;
+    tick(f);
+    complete_ok(f, one_job(f, "remind"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    f->now += 2 * 60 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "expire"), 0);
+
+    /* A flow to anything but a timer catch event is refused at deploy. */
+    char *xml = bpmn_doc("badgw", "",
+                         "<bpmn:startEvent id=\"start\"/><bpmn:eventBasedGateway id=\"gw\"/>" TASK(
+                             "t1", "t1") TASK("t2", "t2") FLOW("f0", "start", "gw")
+                             FLOW("f1", "gw", "t1") FLOW("f2", "gw", "t2"));
+    baton_error err;
+    assert_int_equal(baton_deploy(f->b, "badgw.bpmn", xml, strlen(xml), NULL, &err), BATON_EINVAL);
+    assert_non_null(strstr(err.message, "event-based gateway"));
+    free(xml);
+    fixture_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catch_duration_fires_on_time_and_survives_restart),
@@ -162,6 +205,7 @@ int main(void) {
         cmocka_unit_test(test_boundary_cycle_reminds_then_interrupting_gives_up),
         cmocka_unit_test(test_timers_cancelled_when_the_task_completes_first),
         cmocka_unit_test(test_timer_due_while_closed_fires_at_start),
+        cmocka_unit_test(test_event_based_gateway_first_timer_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

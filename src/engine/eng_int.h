@@ -282,6 +282,12 @@ void eng_instance_free(eng_engine *e, eng_instance *inst);
 /* Throws a BPMN error from `from` (a task or an end event): finds the
  * catching boundary event up the scope chain; returns false if none. */
 bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message);
+/* Throws escalation `code` from the throw event `from`: the nearest enclosing
+ * activity with an escalation boundary event for it catches. Interrupting:
+ * that activity is terminated (with `from`) and true is returned; otherwise
+ * (non-interrupting, or not caught at all) `from` goes on and false is
+ * returned. */
+bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code);
 
 /* ---- variables.c ---------------------------------------------------------------- */
 const feel_value *eng_vars_get(const eng_vars *v, const char *name, size_t len);

@@ -199,6 +199,11 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
             eng_incident_raise(e, el, ENG_INC_UNHANDLED_ERROR_EVENT, 0, msg);
         }
         return; /* caught: el was terminated with its scope */
+    case BPMN_EVENT_ESCALATION:
+        if (eng_escalation_throw(e, el, m->error_code))
+            return; /* caught by an interrupting boundary: el was terminated */
+        eng_step_push(e, STEP_COMPLETE, el);
+        return;
     case BPMN_EVENT_COMPENSATION:
         if (eng_compensation_start(e, el) && m->wait_for_completion)
             return; /* completes when the handlers are done */
@@ -662,13 +667,14 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-/* The error boundary event of activity `m` that catches `code`: an exact
- * code match wins over a catch-all. -1 when none. */
-static int find_error_boundary(const bpmn_process *p, const bpmn_element *m, const char *code) {
+/* The error (or escalation) boundary event of activity `m` that catches
+ * `code`: an exact code match wins over a catch-all. -1 when none. */
+static int find_code_boundary(const bpmn_process *p, const bpmn_element *m, bpmn_event_kind kind,
+                              const char *code) {
     int catch_all = -1;
     for (int i = 0; i < m->n_boundaries; i++) {
         const bpmn_element *b = &p->elements[m->boundaries[i]];
-        if (b->event != BPMN_EVENT_ERROR)
+        if (b->event != kind)
             continue;
         if (!b->error_code) {
             if (catch_all < 0)
@@ -684,7 +690,7 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
     const bpmn_process *p = eng_instance_process(from->inst);
     for (eng_elem *x = from; x && x->scope; x = x->scope) {
         const bpmn_element *m = eng_elem_model(x);
-        int b = find_error_boundary(p, m, code);
+        int b = find_code_boundary(p, m, BPMN_EVENT_ERROR, code);
         if (b < 0)
             continue;
         eng_elem *scope = x->scope;
@@ -705,6 +711,34 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
             eng_vars_set_local(e, boundary, "errorMessage", 12, v);
         }
         return true;
+    }
+    return false;
+}
+
+/* Escalations (as Zeebe): unlike an error, an escalation nobody catches is
+ * not an incident, and a non-interrupting boundary event lets both the
+ * escalated activity and the throw event go on. The search starts at the
+ * throw event's scope: throw events carry no boundary events. */
+bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code) {
+    const bpmn_process *p = eng_instance_process(from->inst);
+    for (eng_elem *x = from->scope; x && x->scope; x = x->scope) {
+        int b = find_code_boundary(p, eng_elem_model(x), BPMN_EVENT_ESCALATION, code);
+        if (b < 0)
+            continue;
+        eng_elem *scope = x->scope;
+        bool interrupting = p->elements[b].cancel_activity;
+        if (interrupting) {
+            eng_elem_terminate(e, x);
+            scope->active_children--;
+        }
+        eng_elem *boundary = eng_elem_activate(e, scope, b);
+        if (code) {
+            feel_value *v = feel_string_new(code, strlen(code));
+            if (!v)
+                abort();
+            eng_vars_set_local(e, boundary, "escalationCode", 14, v);
+        }
+        return interrupting;
     }
     return false;
 }

@@ -142,8 +142,8 @@ typedef struct bpmn_element {
     int attached_to;      /* activity index */
     bool cancel_activity; /* interrupting (the default) */
 
-    /* Error events: the code thrown (end event) or caught (boundary); NULL on a
-     * catching event means "catch all errors". */
+    /* Error and escalation events: the code thrown (end/throw event) or
+     * caught (boundary); NULL on a catching event means "catch all". */
     const char *error_code;
 
     /* Timer events (intermediate catch, boundary): when they fire. The value

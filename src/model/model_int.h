@@ -52,7 +52,7 @@ typedef struct bpmn_node {
     const char *xml_name;     /* the XML local name, for messages */
     const char *default_ref;  /* exclusive gateway default="flow id" */
     const char *attached_ref; /* boundary event attachedToRef */
-    const char *error_ref;    /* errorEventDefinition errorRef */
+    const char *error_ref;    /* errorRef or escalationRef of the event definition */
     const char *activity_ref; /* compensateEventDefinition activityRef */
     bool has_error_ref;       /* error_ref given (may still be unresolvable) */
     bool unsupported;         /* already reported as unsupported: exempt from the other checks */
@@ -71,10 +71,12 @@ typedef struct bpmn_build_assoc {
     const char *source_ref, *target_ref;
 } bpmn_build_assoc;
 
-/* <bpmn:error id errorCode> at definitions level. */
+/* <bpmn:error id errorCode> and <bpmn:escalation id escalationCode> at
+ * definitions level (one table: ids are unique across the definitions). */
 typedef struct bpmn_error_def {
     const char *id;
-    const char *code; /* NULL or "" when the error has no errorCode */
+    const char *code; /* NULL or "" when it has no code */
+    bool escalation;  /* an <escalation>, not an <error> */
 } bpmn_error_def;
 
 typedef struct bpmn_build {

@@ -254,12 +254,14 @@ static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     case BPMN_START_EVENT: return k == BPMN_EVENT_NONE;
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
-               k == BPMN_EVENT_COMPENSATION;
+               k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION;
     case BPMN_INTERMEDIATE_THROW_EVENT:
-        return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK;
+        return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK ||
+               k == BPMN_EVENT_ESCALATION;
     case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK;
     case BPMN_BOUNDARY_EVENT:
-        return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER;
+        return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER ||
+               k == BPMN_EVENT_ESCALATION;
     default: return false;
     }
 }
@@ -599,8 +601,9 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
     if (!def)
         return;
     n->el.event = row->kind;
-    if (row->kind == BPMN_EVENT_ERROR) {
-        const char *ref = node_attr(def, "errorRef");
+    if (row->kind == BPMN_EVENT_ERROR || row->kind == BPMN_EVENT_ESCALATION) {
+        const char *ref =
+            node_attr(def, row->kind == BPMN_EVENT_ERROR ? "errorRef" : "escalationRef");
         n->has_error_ref = ref != NULL;
         n->error_ref = keep(p, ref);
     } else if (row->kind == BPMN_EVENT_COMPENSATION) {
@@ -964,11 +967,16 @@ static int error_def_cmp(const void *a, const void *b) {
     return strcmp(((const bpmn_error_def *)a)->id, ((const bpmn_error_def *)b)->id);
 }
 
-/* <bpmn:error> definitions, sorted by id for bpmn_ctx_find_error. */
+static bool is_error_def(const xmlNode *e) {
+    return (node_is(e, "error") || node_is(e, "escalation")) && node_attr(e, "id");
+}
+
+/* <bpmn:error> and <bpmn:escalation> definitions, sorted by id for
+ * bpmn_ctx_find_error. */
 static void collect_error_defs(bpmn_ctx *c, const xmlNode *definitions) {
     int n = 0;
     FOR_CHILDREN(e, definitions) {
-        if (node_is(e, "error") && node_attr(e, "id"))
+        if (is_error_def(e))
             n++;
     }
     if (n == 0)
@@ -980,9 +988,10 @@ static void collect_error_defs(bpmn_ctx *c, const xmlNode *definitions) {
     }
     int k = 0;
     FOR_CHILDREN(e, definitions) {
-        if (!node_is(e, "error") || !node_attr(e, "id"))
+        if (!is_error_def(e))
             continue;
-        const char *code = node_attr(e, "errorCode");
+        defs[k].escalation = node_is(e, "escalation");
+        const char *code = node_attr(e, defs[k].escalation ? "escalationCode" : "errorCode");
         defs[k].id = bpmn_arena_strdup(c->arena, node_attr(e, "id"));
         defs[k].code = code ? bpmn_arena_strdup(c->arena, code) : NULL;
         if (!defs[k].id || (code && !defs[k].code)) {
@@ -990,8 +999,8 @@ static void collect_error_defs(bpmn_ctx *c, const xmlNode *definitions) {
             return;
         }
         if (code && code[0] == '=')
-            bpmn_ctx_report(c, defs[k].id, node_line(e), 0,
-                            "an errorCode expression is not supported");
+            bpmn_ctx_report(c, defs[k].id, node_line(e), 0, "an %s expression is not supported",
+                            defs[k].escalation ? "escalationCode" : "errorCode");
         k++;
     }
     qsort(defs, (size_t)n, sizeof *defs, error_def_cmp);

@@ -217,12 +217,38 @@ static void boundaries_resolve(checker *k) {
 
 /* Resolves n->error_ref; the definition or NULL (reported). */
 static const bpmn_error_def *error_resolve(checker *k, bpmn_node *n) {
+    bool escalation = n->el.event == BPMN_EVENT_ESCALATION;
     const bpmn_error_def *d = bpmn_ctx_find_error(k->c, n->error_ref);
-    if (!d)
+    if (!d || d->escalation != escalation) {
         bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
-                        "errorRef '%s' does not name an <error> of the definitions",
-                        n->error_ref ? n->error_ref : "");
+                        "%s '%s' does not name an <%s> of the definitions",
+                        escalation ? "escalationRef" : "errorRef", n->error_ref ? n->error_ref : "",
+                        escalation ? "escalation" : "error");
+        return NULL;
+    }
     return d;
+}
+
+/* A throwing error or escalation event: its reference must resolve to a
+ * definition with a code, which becomes el.error_code. */
+static void check_code_throw(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    bool escalation = el->event == BPMN_EVENT_ESCALATION;
+    if (!n->has_error_ref) {
+        bpmn_ctx_report(
+            k->c, el->id, el->line, 0, "an %s %s event needs an %s to an <%s> with an %s",
+            escalation ? "escalation" : "error", el->type == BPMN_END_EVENT ? "end" : "throw",
+            escalation ? "escalationRef" : "errorRef", escalation ? "escalation" : "error",
+            escalation ? "escalationCode" : "errorCode");
+        return;
+    }
+    const bpmn_error_def *d = error_resolve(k, n);
+    if (d && (!d->code || !d->code[0]))
+        bpmn_ctx_report(k->c, el->id, el->line, 0, "%s '%s' has no %s to throw",
+                        escalation ? "escalation" : "error", d->id,
+                        escalation ? "escalationCode" : "errorCode");
+    else if (d)
+        el->error_code = d->code;
 }
 
 static void check_boundary(checker *k, bpmn_node *n) {
@@ -230,12 +256,14 @@ static void check_boundary(checker *k, bpmn_node *n) {
     if (el->n_incoming > 0)
         bpmn_ctx_report(k->c, el->id, el->line, 0,
                         "a boundary event cannot have incoming sequence flows");
-    if (el->event == BPMN_EVENT_ERROR) {
+    if (el->event == BPMN_EVENT_ERROR || el->event == BPMN_EVENT_ESCALATION) {
         if (n->has_error_ref) {
             const bpmn_error_def *d = error_resolve(k, n);
             if (d && d->code && d->code[0])
                 el->error_code = d->code;
         }
+    }
+    if (el->event == BPMN_EVENT_ERROR) {
         if (!el->cancel_activity)
             bpmn_ctx_report(k->c, el->id, el->line, 0,
                             "an error boundary event is always interrupting "
@@ -256,13 +284,13 @@ static void check_boundary(checker *k, bpmn_node *n) {
         if (el->event == BPMN_EVENT_COMPENSATION)
             bpmn_ctx_report(k->c, el->id, el->line, 0,
                             "activity '%s' has a second compensation boundary event", act->id);
-        else if (el->event == BPMN_EVENT_ERROR &&
+        else if ((el->event == BPMN_EVENT_ERROR || el->event == BPMN_EVENT_ESCALATION) &&
                  (o->error_code == el->error_code ||
                   (o->error_code && el->error_code && strcmp(o->error_code, el->error_code) == 0)))
-            bpmn_ctx_report(k->c, el->id, el->line, 0,
-                            "activity '%s' has a second error boundary event for %s%s", act->id,
-                            el->error_code ? "error code " : "all errors",
-                            el->error_code ? el->error_code : "");
+            bpmn_ctx_report(
+                k->c, el->id, el->line, 0, "activity '%s' has a second %s boundary event for %s%s",
+                act->id, el->event == BPMN_EVENT_ERROR ? "error" : "escalation",
+                el->error_code ? "code " : "every code", el->error_code ? el->error_code : "");
     }
 }
 
@@ -420,26 +448,16 @@ static void check_elements(checker *k) {
             if (el->n_outgoing > 0)
                 bpmn_ctx_report(k->c, el->id, el->line, 0,
                                 "an end event cannot have outgoing sequence flows");
-            if (el->event == BPMN_EVENT_ERROR) {
-                if (!n->has_error_ref) {
-                    bpmn_ctx_report(k->c, el->id, el->line, 0,
-                                    "an error end event needs an errorRef to an <error> with an "
-                                    "errorCode");
-                } else {
-                    const bpmn_error_def *d = error_resolve(k, n);
-                    if (d && (!d->code || !d->code[0]))
-                        bpmn_ctx_report(k->c, el->id, el->line, 0,
-                                        "error '%s' has no errorCode to throw", d->id);
-                    else if (d)
-                        el->error_code = d->code;
-                }
-            }
+            if (el->event == BPMN_EVENT_ERROR || el->event == BPMN_EVENT_ESCALATION)
+                check_code_throw(k, n);
             if (el->event == BPMN_EVENT_COMPENSATION)
                 check_compensation_throw(k, n);
             break;
         case BPMN_INTERMEDIATE_THROW_EVENT:
             if (el->event == BPMN_EVENT_COMPENSATION)
                 check_compensation_throw(k, n);
+            if (el->event == BPMN_EVENT_ESCALATION)
+                check_code_throw(k, n);
             check_link(k, n);
             break;
         case BPMN_INTERMEDIATE_CATCH_EVENT: check_link(k, n); break;

@@ -237,6 +237,89 @@ static void test_error_end_event_caught_on_subprocess(void **state) {
     fixture_free(f);
 }
 
+static const char *ESCALATIONS = "<bpmn:escalation id=\"esc1\" escalationCode=\"LATE\"/>"
+                                 "<bpmn:escalation id=\"esc2\" escalationCode=\"OTHER\"/>";
+
+/* A sub-process whose parallel branches are a long task and `thrower`
+ * (an escalation throw or end event for LATE, then maybe more). */
+#define ESC_SUB(thrower_and_flows)                                                                 \
+    "<bpmn:startEvent id=\"start\"/>"                                                              \
+    "<bpmn:subProcess id=\"sub\"><bpmn:startEvent id=\"s2\"/>"                                     \
+    "<bpmn:parallelGateway id=\"fork\"/>" TASK("long", "long") "<bpmn:endEvent id=\"e2\"/>" FLOW(  \
+        "g0", "s2", "fork") FLOW("g1", "fork", "long") FLOW("g2", "fork", "esc")                   \
+        FLOW("g3", "long", "e2") thrower_and_flows                                                 \
+        "</bpmn:subProcess><bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "sub")                 \
+            FLOW("f2", "sub", "end")
+
+static void test_escalation_boundary_interrupting_non_interrupting_uncaught(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    /* Non-interrupting: the boundary's path, the sub-process and the path
+     * after the throw event all go on. A boundary for another code does
+     * not catch. */
+    deploy_ok(
+        f, "escnon", ESCALATIONS,
+        ESC_SUB("<bpmn:intermediateThrowEvent id=\"esc\"><bpmn:escalationEventDefinition "
+                "escalationRef=\"esc1\"/></bpmn:intermediateThrowEvent>" TASK(
+                    "after", "after") "<bpmn:endEvent id=\"e3\"/>" FLOW("g4", "esc", "after")
+                    FLOW("g5", "after",
+                         "e3")) "<bpmn:boundaryEvent id=\"other\" attachedToRef=\"sub\" "
+                                "cancelActivity=\"false\">"
+                                "<bpmn:escalationEventDefinition "
+                                "escalationRef=\"esc2\"/></bpmn:boundaryEvent>"
+                                "<bpmn:boundaryEvent id=\"notify\" attachedToRef=\"sub\" "
+                                "cancelActivity=\"false\">"
+                                "<bpmn:escalationEventDefinition "
+                                "escalationRef=\"esc1\"/></bpmn:boundaryEvent>" TASK("notified",
+                                                                                     "notified")
+                                    TASK("wrong",
+                                         "wrong") "<bpmn:endEvent id=\"end2\"/><bpmn:endEvent "
+                                                  "id=\"end3\"/>" FLOW("f3", "notify", "notified")
+                                                      FLOW("f4", "notified", "end2")
+                                                          FLOW("f5", "other", "wrong")
+                                                              FLOW("f6", "wrong", "end3"));
+    uint64_t pi = start_ok(f, "escnon", NULL);
+    assert_int_equal(count_jobs(f, "wrong"), 0);
+    complete_ok(f, one_job(f, "notified"), NULL);
+    complete_ok(f, one_job(f, "after"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_ACTIVE); /* "long" still runs */
+    complete_ok(f, one_job(f, "long"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+
+    /* Interrupting, thrown by an end event, caught by a catch-all boundary:
+     * the sub-process ends and its long task's job is cancelled. */
+    deploy_ok(
+        f, "escint", ESCALATIONS,
+        ESC_SUB(
+            "<bpmn:endEvent id=\"esc\"><bpmn:escalationEventDefinition "
+            "escalationRef=\"esc1\"/></bpmn:endEvent>") "<bpmn:boundaryEvent id=\"caught\" "
+                                                        "attachedToRef=\"sub\">"
+                                                        "<bpmn:escalationEventDefinition/></"
+                                                        "bpmn:boundaryEvent>" TASK(
+                                                            "handle",
+                                                            "handle") "<bpmn:endEvent "
+                                                                      "id=\"end2\"/>" FLOW("f3",
+                                                                                           "caught",
+                                                                                           "handle")
+                                                                          FLOW("f4", "handle",
+                                                                               "end2"));
+    pi = start_ok(f, "escint", NULL);
+    assert_int_equal(count_jobs(f, "long"), 0);
+    complete_ok(f, one_job(f, "handle"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+
+    /* Nobody catches: not an incident (unlike an error); the flow goes on. */
+    deploy_ok(f, "escfree", ESCALATIONS,
+              ESC_SUB("<bpmn:endEvent id=\"esc\"><bpmn:escalationEventDefinition "
+                      "escalationRef=\"esc1\"/></bpmn:endEvent>"));
+    pi = start_ok(f, "escfree", NULL);
+    baton_incident inc[1];
+    assert_int_equal(baton_list_incidents(f->b, pi, inc, 1), 0);
+    complete_ok(f, one_job(f, "long"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
 static void test_fail_backoff_retries_incident_resolve(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -606,6 +689,7 @@ int main(void) {
         cmocka_unit_test(test_output_mapping_result_visible_to_next_task),
         cmocka_unit_test(test_error_boundary_exact_catch_all_and_unhandled),
         cmocka_unit_test(test_error_end_event_caught_on_subprocess),
+        cmocka_unit_test(test_escalation_boundary_interrupting_non_interrupting_uncaught),
         cmocka_unit_test(test_fail_backoff_retries_incident_resolve),
         cmocka_unit_test(test_job_timeout_returns_job_to_pool),
         cmocka_unit_test(test_io_mapping_and_extract_value_incidents),

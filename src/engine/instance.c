@@ -199,6 +199,7 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
             eng_incident_raise(e, el, ENG_INC_UNHANDLED_ERROR_EVENT, 0, msg);
         }
         return; /* caught: el was terminated with its scope */
+    case BPMN_EVENT_MESSAGE: activate_job_task(e, el); return; /* a worker sends it */
     case BPMN_EVENT_ESCALATION:
         if (eng_escalation_throw(e, el, m->error_code))
             return; /* caught by an interrupting boundary: el was terminated */

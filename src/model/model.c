@@ -210,6 +210,12 @@ bool bpmn_is_job_task(bpmn_type t) {
     return r && (r->flags & T_JOB);
 }
 
+bool bpmn_element_is_job(const bpmn_element *el) {
+    return bpmn_is_job_task(el->type) ||
+           ((el->type == BPMN_END_EVENT || el->type == BPMN_INTERMEDIATE_THROW_EVENT) &&
+            el->event == BPMN_EVENT_MESSAGE);
+}
+
 bool bpmn_type_is_event(bpmn_type t) {
     const struct type_row *r = type_row(t);
     return r && (r->flags & T_EVENT);

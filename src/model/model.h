@@ -225,5 +225,8 @@ int bpmn_find_element(const bpmn_process *p, const char *id);
 bool bpmn_is_activity(bpmn_type t);
 /* true for tasks that create a job (service, send, script, business rule, user). */
 bool bpmn_is_job_task(bpmn_type t);
+/* Whether the element works through a job: the job tasks, and message
+ * throw and end events (as in Zeebe, a worker sends the message). */
+bool bpmn_element_is_job(const bpmn_element *el);
 
 #endif

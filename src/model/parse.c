@@ -254,10 +254,11 @@ static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     case BPMN_START_EVENT: return k == BPMN_EVENT_NONE;
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
-               k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION;
+               k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION ||
+               k == BPMN_EVENT_MESSAGE; /* message: a job */
     case BPMN_INTERMEDIATE_THROW_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK ||
-               k == BPMN_EVENT_ESCALATION;
+               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE;
     case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK;
     case BPMN_BOUNDARY_EVENT:
         return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER ||
@@ -531,9 +532,9 @@ static void parse_extensions(parser *p, int i, const xmlNode *x) {
         bpmn_type t = n->el.type;
         if (strcmp(name, "properties") == 0 || strcmp(name, "versionTag") == 0)
             continue; /* documentation for tools, no meaning for execution */
-        if (strcmp(name, "taskDefinition") == 0 && bpmn_is_job_task(t)) {
+        if (strcmp(name, "taskDefinition") == 0 && bpmn_element_is_job(&n->el)) {
             parse_task_definition(p, i, e);
-        } else if (strcmp(name, "taskHeaders") == 0 && bpmn_is_job_task(t)) {
+        } else if (strcmp(name, "taskHeaders") == 0 && bpmn_element_is_job(&n->el)) {
             parse_headers(p, i, e);
         } else if (t == BPMN_USER_TASK && is_user_task_detail(name)) {
             parse_user_task_detail(p, i, e, name);
@@ -721,11 +722,13 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
         if (!n->el.job_retries.text)
             parse_value(p, "3", n->el.id, n->el.line, "retries", &n->el.job_retries);
     }
-    if (bpmn_is_job_task(t) && !n->el.job_type.text) {
+    if (bpmn_element_is_job(&n->el) && !n->el.job_type.text) {
         const char *c7 = camunda7_implementation(x);
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
-                        "missing job type: a '%s' needs <zeebe:taskDefinition type=\"...\"/>%s%s%s",
-                        n->xml_name, c7 ? " (camunda:" : "", c7 ? c7 : "",
+                        "missing job type: a %s'%s' needs <zeebe:taskDefinition "
+                        "type=\"...\"/>%s%s%s",
+                        n->el.event == BPMN_EVENT_MESSAGE ? "message " : "", n->xml_name,
+                        c7 ? " (camunda:" : "", c7 ? c7 : "",
                         c7 ? " is a Camunda 7 implementation, not supported)" : "");
     }
     if (t == BPMN_SUB_PROCESS)

@@ -290,19 +290,18 @@ static void test_escalation_boundary_interrupting_non_interrupting_uncaught(void
      * the sub-process ends and its long task's job is cancelled. */
     deploy_ok(
         f, "escint", ESCALATIONS,
-        ESC_SUB(
-            "<bpmn:endEvent id=\"esc\"><bpmn:escalationEventDefinition "
-            "escalationRef=\"esc1\"/></bpmn:endEvent>") "<bpmn:boundaryEvent id=\"caught\" "
-                                                        "attachedToRef=\"sub\">"
-                                                        "<bpmn:escalationEventDefinition/></"
-                                                        "bpmn:boundaryEvent>" TASK(
-                                                            "handle",
-                                                            "handle") "<bpmn:endEvent "
-                                                                      "id=\"end2\"/>" FLOW("f3",
-                                                                                           "caught",
-                                                                                           "handle")
-                                                                          FLOW("f4", "handle",
-                                                                               "end2"));
+        ESC_SUB("<bpmn:endEvent id=\"esc\"><bpmn:escalationEventDefinition "
+                "escalationRef=\"esc1\"/></bpmn:endEvent>") "<bpmn:boundaryEvent id=\"caught\" "
+                                                            "attachedToRef=\"sub\">"
+                                                            "<bpmn:escalationEventDefinition/></"
+                                                            "bpmn:boundaryEvent>" TASK(
+                                                                "handle",
+                                                                "handle") "<bpmn:endEvent "
+                                                                          "id=\"end2\"/>" FLOW(
+                                                                              "f3", "caught",
+                                                                              "handle")
+                                                                              FLOW("f4", "handle",
+                                                                                   "end2"));
     pi = start_ok(f, "escint", NULL);
     assert_int_equal(count_jobs(f, "long"), 0);
     complete_ok(f, one_job(f, "handle"), NULL);
@@ -317,6 +316,53 @@ static void test_escalation_boundary_interrupting_non_interrupting_uncaught(void
     assert_int_equal(baton_list_incidents(f->b, pi, inc, 1), 0);
     complete_ok(f, one_job(f, "long"), NULL);
     assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+/* Message throw and end events work as jobs (a worker sends the message),
+ * with headers; a message event without a job type is rejected at deploy. */
+static void test_message_throw_and_end_events_are_jobs(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "notify", "<bpmn:message id=\"m1\" name=\"tripBooked\"/>",
+              "<bpmn:startEvent id=\"start\"/>"
+              "<bpmn:intermediateThrowEvent id=\"tell\"><bpmn:extensionElements>"
+              "<zeebe:taskDefinition type=\"send-mail\"/><zeebe:taskHeaders>"
+              "<zeebe:header key=\"template\" value=\"booked\"/></zeebe:taskHeaders>"
+              "</bpmn:extensionElements><bpmn:messageEventDefinition messageRef=\"m1\"/>"
+              "</bpmn:intermediateThrowEvent>"
+              "<bpmn:endEvent id=\"done\"><bpmn:extensionElements><zeebe:taskDefinition "
+              "type=\"publish\"/></bpmn:extensionElements><bpmn:messageEventDefinition "
+              "messageRef=\"m1\"/></bpmn:endEvent>" FLOW("f1", "start", "tell")
+                  FLOW("f2", "tell", "done"));
+    uint64_t pi = start_ok(f, "notify", "{\"trip\": 7}");
+    assert_int_equal(count_jobs(f, "publish"), 0); /* not before the throw event's job */
+    baton_job jobs[1];
+    int n;
+    baton_error err;
+    assert_int_equal(baton_activate_jobs(f->b, "send-mail", "w", 1000, 1, jobs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].element_id, "tell");
+    assert_int_equal(jobs[0].n_headers, 1);
+    assert_string_equal(jobs[0].header_keys[0], "template");
+    assert_string_equal(jobs[0].header_values[0], "booked");
+    assert_non_null(strstr(jobs[0].variables_json, "\"trip\":7"));
+    uint64_t job = jobs[0].key;
+    baton_jobs_free(jobs, n);
+    complete_ok(f, job, "{\"mailed\": true}");
+    assert_int_equal(instance_state(f, pi), BATON_ACTIVE); /* the end event's job waits */
+    complete_ok(f, one_job(f, "publish"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+
+    char *xml =
+        bpmn_doc("nojob", "",
+                 "<bpmn:startEvent id=\"start\"/><bpmn:endEvent id=\"done\">"
+                 "<bpmn:messageEventDefinition/></bpmn:endEvent>" FLOW("f1", "start", "done"));
+    baton_deployed d;
+    assert_int_not_equal(baton_deploy(f->b, "nojob.bpmn", xml, strlen(xml), &d, &err), 0);
+    assert_string_equal(err.element_id, "done");
+    assert_non_null(strstr(err.message, "missing job type: a message 'endEvent'"));
+    free(xml);
     fixture_free(f);
 }
 
@@ -690,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_error_boundary_exact_catch_all_and_unhandled),
         cmocka_unit_test(test_error_end_event_caught_on_subprocess),
         cmocka_unit_test(test_escalation_boundary_interrupting_non_interrupting_uncaught),
+        cmocka_unit_test(test_message_throw_and_end_events_are_jobs),
         cmocka_unit_test(test_fail_backoff_retries_incident_resolve),
         cmocka_unit_test(test_job_timeout_returns_job_to_pool),
         cmocka_unit_test(test_io_mapping_and_extract_value_incidents),

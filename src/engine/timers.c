@@ -158,7 +158,23 @@ void eng_timer_fire(eng_engine *e, eng_timer *t) {
         return;
     }
     eng_elem_activate(e, scope, boundary);
-    if (t->repeats != 0 && t->interval_ms > 0) {
+    if (t->interval_ms == BPMN_INTERVAL_CRON) {
+        /* The next match of the cron expression after now (evaluated again
+         * if it is FEEL); if it no longer gives one, the cycle ends. */
+        char *text = NULL, msg[256];
+        bpmn_schedule next;
+        bt_error err;
+        if (timer_text(e, owner, ev, &text, msg, sizeof msg) == BT_OK &&
+            bpmn_timer_schedule(ev->timer_kind, text, strlen(text), e->now, &next, &err) == BT_OK &&
+            next.interval_ms == BPMN_INTERVAL_CRON) {
+            t->due_ms = next.due_ms;
+            eng_due_push_timer(e, t->due_ms, t->key);
+            timer_record(e, t, "CREATED");
+        } else {
+            eng_timer_free(e, t);
+        }
+        bt_free(text);
+    } else if (t->repeats != 0 && t->interval_ms > 0) {
         /* The next firing one interval on; repetitions missed while the
          * server was down are not replayed in a burst: the cycle resumes
          * one interval from now. */

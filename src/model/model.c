@@ -368,8 +368,15 @@ int bpmn_timer_schedule(bpmn_timer_kind kind, const char *text, size_t len, int6
         out->due_ms = ms;
         return BT_OK;
     case BPMN_TIMER_CYCLE: {
-        if (len < 2 || text[0] != 'R')
-            break;
+        if (len < 2 || text[0] != 'R') {
+            if (!memchr(text, ' ', len) && text[0] != '@')
+                break; /* neither form */
+            if (bpmn_cron_next(text, len, now_ms, &out->due_ms, err) != BT_OK)
+                return BT_EINVAL;
+            out->interval_ms = BPMN_INTERVAL_CRON;
+            out->repeats = -1;
+            return BT_OK;
+        }
         const char *slash = memchr(text, '/', len);
         if (!slash)
             break;
@@ -400,7 +407,7 @@ int bpmn_timer_schedule(bpmn_timer_kind kind, const char *text, size_t len, int6
     case BPMN_TIMER_NONE: break;
     }
     static const char *what[] = {"", "an ISO 8601 duration (PT1H)", "an ISO 8601 date-time",
-                                 "an ISO 8601 cycle (R3/PT10M)"};
+                                 "an ISO 8601 cycle (R3/PT10M) or a cron expression"};
     return bt_error_set(err, BT_EINVAL, "'%.*s' is not %s", (int)(len > 100 ? 100 : len), text,
                         what[kind]);
 }

@@ -208,15 +208,22 @@ void bpmn_model_free(bpmn_model *m); /* NULL allowed */
  * epoch): a duration fires at now + duration; a date at that instant (a
  * date-time without an offset is UTC); a cycle "R<n>/<duration>" (n
  * omitted: forever; "R<n>/<start>/<duration>" starts at <start>) fires first
- * at now + duration (or start), then every interval. repeats counts the
- * firings left after the first (-1: forever). BT_EINVAL with err otherwise. */
+ * at now + duration (or start), then every interval; a cycle may also be a
+ * cron expression (cron.c), which fires forever. repeats counts the firings
+ * left after the first (-1: forever). BT_EINVAL with err otherwise. */
 typedef struct bpmn_schedule {
     int64_t due_ms;
-    int64_t interval_ms;
+    int64_t interval_ms; /* BPMN_INTERVAL_CRON: the next firing comes from the cron expression */
     int repeats;
 } bpmn_schedule;
+#define BPMN_INTERVAL_CRON (-1)
 int bpmn_timer_schedule(bpmn_timer_kind kind, const char *text, size_t len, int64_t now_ms,
                         bpmn_schedule *out, bt_error *err);
+
+/* The first time strictly after after_ms (ms since the epoch, UTC) that the
+ * cron expression matches (cron.c). BT_EINVAL with err if it is not one, or
+ * matches nothing within five years. */
+int bpmn_cron_next(const char *text, size_t len, int64_t after_ms, int64_t *next_ms, bt_error *err);
 
 /* Index of the element with this id, or -1. O(log n). */
 int bpmn_find_element(const bpmn_process *p, const char *id);

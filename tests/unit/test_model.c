@@ -819,6 +819,64 @@ static void test_alloc_failures(void **state) {
     free(xml);
 }
 
+/* Cron cycles: the next match strictly after a time, in UTC. */
+static void test_cron_next(void **state) {
+    (void)state;
+    static const struct {
+        const char *expr;
+        int64_t after, next;
+    } cases[] = {
+        {"0 15 8 * * *", 1795161600000LL, 1795162500000LL},      /* Fri 08:00 → 08:15 */
+        {"*/20 * * * * *", 1795161600000LL, 1795161620000LL},    /* strictly after */
+        {"0 0 9 * * MON-FRI", 1795165200000LL, 1795424400000LL}, /* Fri 09:00 → Mon */
+        {"0 0 12 * * 7", 1795289100000LL, 1795348800000LL},      /* 7 is Sunday */
+        {"0 0 12 ? * sun", 1795289100000LL, 1795348800000LL},
+        {"@yearly", 1798761599000LL, 1798761600000LL},             /* → 2027-01-01 */
+        {"0 0 0 29 FEB ?", 1795161600000LL, 1835395200000LL},      /* → 2028-02-29 */
+        {"0 0,30 8-10/2 * * *", 1795161600500LL, 1795163400000LL}, /* 08:00:00.5 → 08:30 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t next = 0;
+        bt_error err = {0};
+        int rc = bpmn_cron_next(cases[i].expr, strlen(cases[i].expr), cases[i].after, &next, &err);
+        if (rc != BT_OK || next != cases[i].next)
+            fail_msg("%s after %lld: got %lld (%s), expected %lld", cases[i].expr,
+                     (long long)cases[i].after, (long long)next, err.message,
+                     (long long)cases[i].next);
+    }
+    static const struct {
+        const char *expr, *message;
+    } bad[] = {
+        {"0 0 9 * *", "six fields, found 5"},
+        {"0 0 9 * * * *", "six fields, found more"},
+        {"0 60 * * * *", "minute field '60': a value out of range"},
+        {"0 0 9 L * *", "L, W and # are not supported"},
+        {"0 0 9 ? * MON#2", "L, W and # are not supported"},
+        {"0 0 0 30 2 *", "matches no day in the next five years"},
+        {"0 0 9 * JUNE *", "unexpected characters"},
+        {"0 */0 * * * *", "a step of at least 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t next = 0;
+        bt_error err = {0};
+        assert_int_equal(bpmn_cron_next(bad[i].expr, strlen(bad[i].expr), 0, &next, &err),
+                         BT_EINVAL);
+        if (!strstr(err.message, bad[i].message))
+            fail_msg("%s: '%s' lacks '%s'", bad[i].expr, err.message, bad[i].message);
+    }
+    /* As a timeCycle: a cron cycle fires forever. */
+    bpmn_schedule sched;
+    bt_error err = {0};
+    assert_int_equal(bpmn_timer_schedule(BPMN_TIMER_CYCLE, "0 0 9 * * MON-FRI", 17, 1795165200000LL,
+                                         &sched, &err),
+                     BT_OK);
+    assert_int_equal(sched.due_ms, 1795424400000LL);
+    assert_int_equal(sched.interval_ms, BPMN_INTERVAL_CRON);
+    assert_int_equal(sched.repeats, -1);
+    assert_int_equal(bpmn_timer_schedule(BPMN_TIMER_CYCLE, "PT5M", 4, 0, &sched, &err), BT_EINVAL);
+    assert_non_null(strstr(err.message, "or a cron expression"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         /* clang-format off */
@@ -831,6 +889,7 @@ int main(void) {
         cmocka_unit_test(test_reference_camunda7),
         cmocka_unit_test(test_bad_models),
         cmocka_unit_test(test_feel_syntax_error),
+        cmocka_unit_test(test_cron_next),
         cmocka_unit_test(test_malformed_xml),
         cmocka_unit_test(test_doctype_rejected),
         cmocka_unit_test(test_error_list),

@@ -112,6 +112,41 @@ static void test_boundary_cycle_reminds_then_interrupting_gives_up(void **state)
     fixture_free(f);
 }
 
+/* "Remind at 9:00 every working day" as a cron cycle, across a restart. */
+static void test_boundary_cron_cycle_on_working_days(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false); /* Saturday 2026-11-21 19:25 UTC */
+    deploy_ok(
+        f, "daily", "",
+        "<bpmn:startEvent id=\"start\"/>" TASK(
+            "work", "work") "<bpmn:boundaryEvent id=\"remind\" attachedToRef=\"work\" "
+                            "cancelActivity=\"false\"><bpmn:timerEventDefinition>"
+                            "<bpmn:timeCycle>0 0 9 * * MON-FRI</bpmn:timeCycle>"
+                            "</bpmn:timerEventDefinition></bpmn:boundaryEvent>" TASK(
+                                "nudge", "nudge") "<bpmn:endEvent id=\"done\"/><bpmn:endEvent "
+                                                  "id=\"nudged\"/>" FLOW("f1", "start", "work")
+                                                      FLOW("f2", "work", "done")
+                                                          FLOW("f3", "remind", "nudge")
+                                                              FLOW("f4", "nudge", "nudged"));
+    uint64_t pi = start_ok(f, "daily", NULL);
+    f->now = 1795424400000LL - 1; /* Monday 08:59:59.999: not yet */
+    tick(f);
+    assert_int_equal(count_jobs(f, "nudge"), 0);
+    f->now += 1;
+    tick(f);
+    complete_ok(f, one_job(f, "nudge"), NULL);
+    fixture_reopen(f);
+    f->now = 1795510800000LL - 1000; /* Tuesday 08:59:59 */
+    tick(f);
+    assert_int_equal(count_jobs(f, "nudge"), 0);
+    f->now += 1000;
+    tick(f);
+    complete_ok(f, one_job(f, "nudge"), NULL);
+    complete_ok(f, one_job(f, "work"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
 static void test_timers_cancelled_when_the_task_completes_first(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -203,6 +238,7 @@ int main(void) {
         cmocka_unit_test(test_catch_duration_fires_on_time_and_survives_restart),
         cmocka_unit_test(test_catch_date_and_feel_values),
         cmocka_unit_test(test_boundary_cycle_reminds_then_interrupting_gives_up),
+        cmocka_unit_test(test_boundary_cron_cycle_on_working_days),
         cmocka_unit_test(test_timers_cancelled_when_the_task_completes_first),
         cmocka_unit_test(test_timer_due_while_closed_fires_at_start),
         cmocka_unit_test(test_event_based_gateway_first_timer_wins),

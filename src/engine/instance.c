@@ -687,33 +687,45 @@ static int find_code_boundary(const bpmn_process *p, const bpmn_element *m, bpmn
     return catch_all;
 }
 
-bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message) {
-    const bpmn_process *p = eng_instance_process(from->inst);
-    for (eng_elem *x = from; x && x->scope; x = x->scope) {
-        const bpmn_element *m = eng_elem_model(x);
-        int b = find_code_boundary(p, m, BPMN_EVENT_ERROR, code);
+static void set_local_string(eng_engine *e, eng_elem *el, const char *name, const char *s) {
+    feel_value *v = feel_string_new(s, strlen(s));
+    if (!v)
+        abort();
+    eng_vars_set_local(e, el, name, strlen(name), v);
+}
+
+/* Errors and escalations travel the same way: up the scope chain from `x`
+ * to the first activity with a boundary event of `kind` for `code`. An
+ * interrupting one terminates that activity (and so everything below it,
+ * the thrower included); either way the boundary event is activated and
+ * returned, with the code as a local variable (`code_var`) for its output
+ * mappings. NULL when nothing catches. */
+static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, const char *code,
+                            const char *code_var) {
+    const bpmn_process *p = eng_instance_process(x->inst);
+    for (; x && x->scope; x = x->scope) {
+        int b = find_code_boundary(p, eng_elem_model(x), kind, code);
         if (b < 0)
             continue;
         eng_elem *scope = x->scope;
-        eng_elem_terminate(e, x);
-        scope->active_children--;
+        if (p->elements[b].cancel_activity) {
+            eng_elem_terminate(e, x);
+            scope->active_children--;
+        }
         eng_elem *boundary = eng_elem_activate(e, scope, b);
-        /* The caught error is visible to the boundary event's output mappings. */
-        if (code) {
-            feel_value *v = feel_string_new(code, strlen(code));
-            if (!v)
-                abort();
-            eng_vars_set_local(e, boundary, "errorCode", 9, v);
-        }
-        if (message) {
-            feel_value *v = feel_string_new(message, strlen(message));
-            if (!v)
-                abort();
-            eng_vars_set_local(e, boundary, "errorMessage", 12, v);
-        }
-        return true;
+        if (code)
+            set_local_string(e, boundary, code_var, code);
+        return boundary;
     }
-    return false;
+    return NULL;
+}
+
+bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message) {
+    /* An error boundary event always interrupts (validate.c). */
+    eng_elem *boundary = catch_code(e, from, BPMN_EVENT_ERROR, code, "errorCode");
+    if (boundary && message)
+        set_local_string(e, boundary, "errorMessage", message);
+    return boundary != NULL;
 }
 
 /* Escalations (as Zeebe): unlike an error, an escalation nobody catches is
@@ -721,27 +733,11 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
  * escalated activity and the throw event go on. The search starts at the
  * throw event's scope: throw events carry no boundary events. */
 bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code) {
-    const bpmn_process *p = eng_instance_process(from->inst);
-    for (eng_elem *x = from->scope; x && x->scope; x = x->scope) {
-        int b = find_code_boundary(p, eng_elem_model(x), BPMN_EVENT_ESCALATION, code);
-        if (b < 0)
-            continue;
-        eng_elem *scope = x->scope;
-        bool interrupting = p->elements[b].cancel_activity;
-        if (interrupting) {
-            eng_elem_terminate(e, x);
-            scope->active_children--;
-        }
-        eng_elem *boundary = eng_elem_activate(e, scope, b);
-        if (code) {
-            feel_value *v = feel_string_new(code, strlen(code));
-            if (!v)
-                abort();
-            eng_vars_set_local(e, boundary, "escalationCode", 14, v);
-        }
-        return interrupting;
-    }
-    return false;
+    if (!from->scope)
+        return false;
+    const bpmn_process *p = eng_instance_process(from->inst); /* `from` may be freed below */
+    eng_elem *boundary = catch_code(e, from->scope, BPMN_EVENT_ESCALATION, code, "escalationCode");
+    return boundary && p->elements[boundary->element].cancel_activity;
 }
 
 /* ---- instances --------------------------------------------------------------------------------

@@ -653,6 +653,33 @@ static void test_terminate_end_event_and_cancel(void **state) {
     assert_int_equal(instance_state(f, pi2), BATON_TERMINATED);
     assert_int_equal(baton_complete_job(f->b, b, NULL, &err), BATON_ENOTFOUND);
     assert_int_equal(baton_cancel_instance(f->b, pi2, &err), BATON_ENOTFOUND);
+
+    /* Inside a sub-process a terminate end event ends only the sub-process,
+     * which then completes and leaves by its outgoing flow. */
+    deploy_ok(
+        f, "subterm", "",
+        "<bpmn:startEvent id=\"start\"/><bpmn:parallelGateway id=\"fork\"/>"
+        "<bpmn:subProcess id=\"sub\"><bpmn:startEvent id=\"s2\"/>"
+        "<bpmn:parallelGateway id=\"fork2\"/>" TASK(
+            "inner",
+            "inner") "<bpmn:endEvent id=\"stop\"><bpmn:terminateEventDefinition/></bpmn:endEvent>"
+                     "<bpmn:endEvent id=\"e2\"/>" FLOW("g0", "s2", "fork2")
+                         FLOW("g1", "fork2", "inner") FLOW("g2", "fork2", "stop")
+                             FLOW("g3", "inner", "e2") "</bpmn:subProcess>" TASK("after", "after")
+                                 TASK("outer",
+                                      "outer") "<bpmn:endEvent id=\"end1\"/><bpmn:endEvent "
+                                               "id=\"end2\"/>" FLOW("f0", "start", "fork")
+                                                   FLOW("f1", "fork", "sub")
+                                                       FLOW("f2", "fork", "outer")
+                                                           FLOW("f3", "sub", "after")
+                                                               FLOW("f4", "after", "end1")
+                                                                   FLOW("f5", "outer", "end2"));
+    uint64_t pi3 = start_ok(f, "subterm", NULL);
+    assert_int_equal(count_jobs(f, "inner"), 0);
+    complete_ok(f, one_job(f, "after"), NULL);
+    assert_int_equal(instance_state(f, pi3), BATON_ACTIVE); /* "outer" is not terminated */
+    complete_ok(f, one_job(f, "outer"), NULL);
+    assert_int_equal(instance_state(f, pi3), BATON_COMPLETED);
     fixture_free(f);
 }
 

@@ -89,8 +89,7 @@ static int drain(baton *b, const char *const *types, int n_types, int batch, int
             die("activate", &err);
         for (int i = 0; i < n; i++) {
             int rc;
-            if (fail_every && strcmp(types[t], "book-flight") == 0 &&
-                ++*flights % fail_every == 0)
+            if (fail_every && strcmp(types[t], "book-flight") == 0 && ++*flights % fail_every == 0)
                 rc = baton_throw_error(b, jobs[i].key, "FLIGHT_FAILED", "no seats", &err);
             else
                 rc = baton_complete_job(b, jobs[i].key, "{\"booking\":\"ok\"}", &err);
@@ -120,8 +119,8 @@ static void run_workload(const char *dir, const char *models, const char *name, 
         baton_batch_begin(b);
         for (int i = 0; i < k; i++) {
             uint64_t key;
-            if (baton_create_instance(b, process_id, "{\"tripId\":\"T\",\"amount\":42}", NULL,
-                                      &key, &err))
+            if (baton_create_instance(b, process_id, "{\"tripId\":\"T\",\"amount\":42}", NULL, &key,
+                                      &err))
                 die("start", &err);
         }
         if (baton_batch_commit(b, &err))
@@ -147,8 +146,8 @@ static void run_waiting(const char *dir, const char *models, int waiting, int ba
         baton_batch_begin(b);
         for (int i = 0; i < batch && started + i < waiting; i++) {
             uint64_t key;
-            if (baton_create_instance(b, "one-task", "{\"tripId\":\"T\",\"amount\":42}", NULL,
-                                      &key, &err))
+            if (baton_create_instance(b, "one-task", "{\"tripId\":\"T\",\"amount\":42}", NULL, &key,
+                                      &err))
                 die("start", &err);
         }
         if (baton_batch_commit(b, &err))
@@ -181,12 +180,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *const one[] = {"work"};
-    static const char *const trip[] = {"book-hotel",   "book-car",   "book-flight",
+    static const char *const trip[] = {"book-hotel",    "book-car",   "book-flight",
                                        "cancel-flight", "cancel-car", "cancel-hotel"};
-    run_workload(dir, models, "one-task", "one-task.bpmn", "one-task", one, 1, 0, instances,
+    run_workload(dir, models, "one-task", "one-task.bpmn", "one-task", one, 1, 0, instances, batch);
+    run_workload(dir, models, "trip-saga", "trip-saga.bpmn", "trip-saga", trip, 6, 5, instances / 2,
                  batch);
-    run_workload(dir, models, "trip-saga", "trip-saga.bpmn", "trip-saga", trip, 6, 5,
-                 instances / 2, batch);
     run_waiting(dir, models, waiting, batch);
     return 0;
 }

@@ -29,7 +29,7 @@ static void check(int rc, const baton_error *err, const char *what) {
 /* The functions: each booking answers with a confirmation; a flight for a
  * trip whose variables say soldOut fails with the BPMN error FLIGHT_FAILED. */
 static int handle_jobs(baton *b) {
-    static const char *types[] = {"book-hotel",   "book-car",   "book-flight",
+    static const char *types[] = {"book-hotel",    "book-car",   "book-flight",
                                   "cancel-flight", "cancel-car", "cancel-hotel"};
     int handled = 0;
     for (size_t t = 0; t < sizeof types / sizeof *types; t++) {

@@ -47,7 +47,8 @@ int main(int argc, char **argv) {
     bt_json_use_allocator();
     if (argc < 2)
         return usage(stderr);
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return 0;
     }

@@ -56,11 +56,11 @@ feel_type feel_value_type(const feel_value *v);
  * "time", "date and time", "days and time duration", ... , "context". */
 const char *feel_type_name(feel_type t);
 
-feel_value *feel_value_ref(feel_value *v);  /* returns v; NULL allowed */
-void feel_value_unref(feel_value *v);       /* NULL allowed */
+feel_value *feel_value_ref(feel_value *v); /* returns v; NULL allowed */
+void feel_value_unref(feel_value *v);      /* NULL allowed */
 
-feel_value *feel_null(void);                /* static, never NULL */
-feel_value *feel_bool(bool b);              /* static, never NULL */
+feel_value *feel_null(void);                 /* static, never NULL */
+feel_value *feel_bool(bool b);               /* static, never NULL */
 feel_value *feel_number_from_int(int64_t i); /* NULL on ENOMEM */
 /* Parses a decimal number literal ("12", "-0.5", "1e3"). NULL if not a number or ENOMEM. */
 feel_value *feel_number_from_string(const char *s, size_t n);
@@ -77,10 +77,10 @@ const char *feel_string_ptr(const feel_value *v, size_t *len);
 bool feel_value_equal(const feel_value *a, const feel_value *b);
 
 /* Lists. */
-feel_value *feel_list_new(void);             /* NULL on ENOMEM */
+feel_value *feel_list_new(void); /* NULL on ENOMEM */
 size_t feel_list_count(const feel_value *list);
 const feel_value *feel_list_at(const feel_value *list, size_t i); /* borrowed */
-int feel_list_push(feel_value *list, feel_value *item);            /* steals item */
+int feel_list_push(feel_value *list, feel_value *item);           /* steals item */
 
 /* Contexts: ordered maps from string keys to values (keys unique). */
 feel_value *feel_context_new(void); /* NULL on ENOMEM */
@@ -127,7 +127,7 @@ typedef struct feel_env {
      * means no variables. */
     const feel_value *(*lookup)(void *ud, const char *name, size_t len);
     void *ud;
-    int64_t now_ms;       /* what now() and today() return, ms since the epoch */
+    int64_t now_ms; /* what now() and today() return, ms since the epoch */
 } feel_env;
 
 /* Evaluates e. Returns 0 and a new reference in *out; FEEL semantics apply:

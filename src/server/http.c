@@ -854,8 +854,8 @@ int http_server_start(const http_config *cfg, const http_route *routes, size_t n
     errno = 0;
     /* The logger first: MHD wants it before any option that may log. */
     s->daemon = MHD_start_daemon(flags, cfg->port, NULL, NULL, server_on_request, s,
-                                 MHD_OPTION_EXTERNAL_LOGGER, server_on_mhd_log, s,
-                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+                                 MHD_OPTION_EXTERNAL_LOGGER, server_on_mhd_log, s, MHD_OPTION_ARRAY,
+                                 opts, MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;
         server_free(s);

@@ -222,7 +222,7 @@ typedef struct sq_store {
     bt_map chunk_index;          /* instance_key | top bit → chunk index + 1 */
     uint64_t last_position;      /* highest position appended */
     uint64_t committed_position; /* highest position committed */
-    bt_buf packed; /* a compressed chunk, or a decompressed one when reading */
+    bt_buf packed;               /* a compressed chunk, or a decompressed one when reading */
 } sq_store;
 
 /* ---- errors ------------------------------------------------------------------ */

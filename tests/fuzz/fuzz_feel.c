@@ -75,7 +75,6 @@ static void fuzz_feel_init(void) {
     CHECK(feel_context_put(fuzz_feel_vars, "deadline", 8, moment) == 0);
 }
 
-
 static const feel_value *fuzz_feel_lookup(void *ud, const char *name, size_t len) {
     return feel_context_get(ud, name, len);
 }

@@ -33,8 +33,8 @@ static inline int64_t fixture_clock(void *ud) {
 }
 
 static inline void fixture_open_with(fixture *f, bool all_at_once) {
-    baton_options opts = {.clock = fixture_clock, .clock_ud = f,
-                          .compensation_all_at_once = all_at_once};
+    baton_options opts = {
+        .clock = fixture_clock, .clock_ud = f, .compensation_all_at_once = all_at_once};
     baton_error err;
     int rc = baton_open(f->path, &opts, &f->b, &err);
     if (rc != 0)
@@ -82,15 +82,15 @@ static inline char *bpmn_doc(const char *id, const char *defs, const char *body)
 }
 
 /* <serviceTask id=ID> with job type TYPE and optional extra extension XML. */
-#define TASK(id, type) \
-    "<bpmn:serviceTask id=\"" id "\"><bpmn:extensionElements><zeebe:taskDefinition type=\"" type \
+#define TASK(id, type)                                                                             \
+    "<bpmn:serviceTask id=\"" id "\"><bpmn:extensionElements><zeebe:taskDefinition type=\"" type   \
     "\"/></bpmn:extensionElements></bpmn:serviceTask>\n"
-#define FLOW(id, from, to) \
+#define FLOW(id, from, to)                                                                         \
     "<bpmn:sequenceFlow id=\"" id "\" sourceRef=\"" from "\" targetRef=\"" to "\"/>\n"
-#define COND_FLOW(id, from, to, cond)                                                        \
-    "<bpmn:sequenceFlow id=\"" id "\" sourceRef=\"" from "\" targetRef=\"" to "\">"         \
-    "<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\" "                        \
-    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">" cond                          \
+#define COND_FLOW(id, from, to, cond)                                                              \
+    "<bpmn:sequenceFlow id=\"" id "\" sourceRef=\"" from "\" targetRef=\"" to "\">"                \
+    "<bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\" "                               \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">" cond                                \
     "</bpmn:conditionExpression></bpmn:sequenceFlow>\n"
 
 static inline void deploy_ok(fixture *f, const char *id, const char *defs, const char *body) {
@@ -99,8 +99,7 @@ static inline void deploy_ok(fixture *f, const char *id, const char *defs, const
     baton_deployed d;
     int rc = baton_deploy(f->b, "test.bpmn", xml, strlen(xml), &d, &err);
     if (rc != 0)
-        fail_msg("deploy %s: %s (element %s, line %d)", id, err.message, err.element_id,
-                 err.line);
+        fail_msg("deploy %s: %s (element %s, line %d)", id, err.message, err.element_id, err.line);
     free(xml);
 }
 

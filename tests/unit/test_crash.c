@@ -21,32 +21,46 @@
 
 #define MAX_ACKS 4096
 
-static const char *TYPES[] = {"work", "book-hotel", "book-car", "book-flight", "cancel-hotel",
-                              "cancel-car"};
+static const char *TYPES[] = {"work",        "book-hotel",   "book-car",
+                              "book-flight", "cancel-hotel", "cancel-car"};
 
-static const char *SAGA =
-    "<bpmn:startEvent id=\"start\"/>\n" TASK("bookHotel", "book-hotel")
-    "<bpmn:boundaryEvent id=\"hc\" attachedToRef=\"bookHotel\"><bpmn:compensateEventDefinition/>"
-    "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelHotel\" isForCompensation=\"true\">"
-    "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
-    "</bpmn:extensionElements></bpmn:serviceTask>"
-    "<bpmn:association id=\"a1\" sourceRef=\"hc\" targetRef=\"cancelHotel\"/>" TASK("bookCar",
-                                                                                   "book-car")
-    "<bpmn:boundaryEvent id=\"cc\" attachedToRef=\"bookCar\"><bpmn:compensateEventDefinition/>"
-    "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelCar\" isForCompensation=\"true\">"
-    "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-car\"/>"
-    "</bpmn:extensionElements></bpmn:serviceTask>"
-    "<bpmn:association id=\"a2\" sourceRef=\"cc\" targetRef=\"cancelCar\"/>" TASK("bookFlight",
-                                                                                 "book-flight")
-    "<bpmn:boundaryEvent id=\"fe\" attachedToRef=\"bookFlight\"><bpmn:errorEventDefinition/>"
-    "</bpmn:boundaryEvent>"
-    "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
-    "<bpmn:endEvent id=\"booked\"/>" FLOW("f1", "start", "bookHotel")
-        FLOW("f2", "bookHotel", "bookCar") FLOW("f3", "bookCar", "bookFlight")
-            FLOW("f4", "bookFlight", "booked") FLOW("f5", "fe", "undo");
+static const char *SAGA = "<bpmn:startEvent id=\"start\"/>\n" TASK(
+    "bookHotel",
+    "book-hotel") "<bpmn:boundaryEvent id=\"hc\" "
+                  "attachedToRef=\"bookHotel\"><bpmn:compensateEventDefinition/>"
+                  "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelHotel\" "
+                  "isForCompensation=\"true\">"
+                  "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
+                  "</bpmn:extensionElements></bpmn:serviceTask>"
+                  "<bpmn:association id=\"a1\" sourceRef=\"hc\" targetRef=\"cancelHotel\"/>" TASK(
+                      "bookCar",
+                      "book-car") "<bpmn:boundaryEvent id=\"cc\" "
+                                  "attachedToRef=\"bookCar\"><bpmn:compensateEventDefinition/>"
+                                  "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelCar\" "
+                                  "isForCompensation=\"true\">"
+                                  "<bpmn:extensionElements><zeebe:taskDefinition "
+                                  "type=\"cancel-car\"/>"
+                                  "</bpmn:extensionElements></bpmn:serviceTask>"
+                                  "<bpmn:association id=\"a2\" sourceRef=\"cc\" "
+                                  "targetRef=\"cancelCar\"/>" TASK(
+                                      "bookFlight",
+                                      "book-flight") "<bpmn:boundaryEvent id=\"fe\" "
+                                                     "attachedToRef=\"bookFlight\"><bpmn:"
+                                                     "errorEventDefinition/>"
+                                                     "</bpmn:boundaryEvent>"
+                                                     "<bpmn:endEvent "
+                                                     "id=\"undo\"><bpmn:compensateEventDefinition/"
+                                                     "></bpmn:endEvent>"
+                                                     "<bpmn:endEvent id=\"booked\"/>" FLOW(
+                                                         "f1", "start", "bookHotel")
+                                                         FLOW("f2", "bookHotel", "bookCar")
+                                                             FLOW("f3", "bookCar", "bookFlight")
+                                                                 FLOW("f4", "bookFlight", "booked")
+                                                                     FLOW("f5", "fe", "undo");
 
-static const char *ONE = "<bpmn:startEvent id=\"start\"/>\n" TASK("task", "work")
-    "<bpmn:endEvent id=\"end\"/>\n" FLOW("f1", "start", "task") FLOW("f2", "task", "end");
+static const char *ONE =
+    "<bpmn:startEvent id=\"start\"/>\n" TASK("task", "work") "<bpmn:endEvent id=\"end\"/>\n" FLOW(
+        "f1", "start", "task") FLOW("f2", "task", "end");
 
 static void ack(int fd, char kind, uint64_t key) {
     char line[40];
@@ -202,9 +216,8 @@ static void test_sigkill_loses_nothing_acknowledged(void **state) {
         for (size_t t = 0; t < BT_ARRAY_LEN_T(TYPES); t++) {
             baton_job jobs[64];
             int n = 0;
-            assert_int_equal(baton_activate_jobs(f->b, TYPES[t], "finish", 60000, 64, jobs, &n,
-                                                 &err),
-                             0);
+            assert_int_equal(
+                baton_activate_jobs(f->b, TYPES[t], "finish", 60000, 64, jobs, &n, &err), 0);
             for (int i = 0; i < n; i++) {
                 for (int c = 0; c < a.n_completed; c++)
                     if (a.completed[c] == jobs[i].key)
@@ -222,8 +235,8 @@ static void test_sigkill_loses_nothing_acknowledged(void **state) {
         baton_instance inst;
         assert_int_equal(baton_get_instance(f->b, a.started[i], &inst), 0);
         if (inst.state != BATON_COMPLETED)
-            fail_msg("instance %llu did not complete (state %d)",
-                     (unsigned long long)a.started[i], inst.state);
+            fail_msg("instance %llu did not complete (state %d)", (unsigned long long)a.started[i],
+                     inst.state);
         completion_count c = {0};
         assert_int_equal(baton_history(f->b, a.started[i], count_process_completed, &c), 0);
         assert_int_equal(c.process_completed, 1);

@@ -9,29 +9,31 @@
  */
 #include "engine_fixture.h"
 
-#define BOOKING(id, type, cancel_id, cancel_type)                                              \
-    TASK(id, type)                                                                             \
-    "<bpmn:boundaryEvent id=\"" id "Comp\" attachedToRef=\"" id "\">"                          \
-    "<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>\n"                                 \
-    "<bpmn:boundaryEvent id=\"" id "Err\" attachedToRef=\"" id "\">"                           \
-    "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>\n"                                      \
-    "<bpmn:serviceTask id=\"" cancel_id "\" isForCompensation=\"true\">"                       \
-    "<bpmn:extensionElements><zeebe:taskDefinition type=\"" cancel_type "\"/>"                 \
-    "</bpmn:extensionElements></bpmn:serviceTask>\n"                                           \
-    "<bpmn:association id=\"" id "Assoc\" associationDirection=\"One\" sourceRef=\"" id "Comp\" " \
+#define BOOKING(id, type, cancel_id, cancel_type)                                                  \
+    TASK(id, type)                                                                                 \
+    "<bpmn:boundaryEvent id=\"" id "Comp\" attachedToRef=\"" id "\">"                              \
+    "<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>\n"                                     \
+    "<bpmn:boundaryEvent id=\"" id "Err\" attachedToRef=\"" id "\">"                               \
+    "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>\n"                                          \
+    "<bpmn:serviceTask id=\"" cancel_id "\" isForCompensation=\"true\">"                           \
+    "<bpmn:extensionElements><zeebe:taskDefinition type=\"" cancel_type "\"/>"                     \
+    "</bpmn:extensionElements></bpmn:serviceTask>\n"                                               \
+    "<bpmn:association id=\"" id "Assoc\" associationDirection=\"One\" sourceRef=\"" id "Comp\" "  \
     "targetRef=\"" cancel_id "\"/>\n" FLOW(id "ToUndo", id "Err", "undo")
 
-static const char *TRIP =
-    "<bpmn:startEvent id=\"start\"/>\n" BOOKING("bookHotel", "book-hotel", "cancelHotel",
-                                                "cancel-hotel")
-        BOOKING("bookCar", "book-car", "cancelCar", "cancel-car")
-            BOOKING("bookFlight", "book-flight", "cancelFlight", "cancel-flight")
-    "<bpmn:intermediateThrowEvent id=\"undo\"><bpmn:compensateEventDefinition/>"
-    "</bpmn:intermediateThrowEvent>\n"
-    "<bpmn:endEvent id=\"booked\"/><bpmn:endEvent id=\"failed\" name=\"Trip booking failed\"/>\n"
-    FLOW("f1", "start", "bookHotel") FLOW("f2", "bookHotel", "bookCar")
-        FLOW("f3", "bookCar", "bookFlight") FLOW("f4", "bookFlight", "booked")
-            FLOW("f5", "undo", "failed");
+static const char *TRIP = "<bpmn:startEvent id=\"start\"/>\n" BOOKING("bookHotel", "book-hotel",
+                                                                      "cancelHotel", "cancel-hotel")
+    BOOKING("bookCar", "book-car", "cancelCar", "cancel-car")
+        BOOKING("bookFlight", "book-flight", "cancelFlight",
+                "cancel-flight") "<bpmn:intermediateThrowEvent "
+                                 "id=\"undo\"><bpmn:compensateEventDefinition/>"
+                                 "</bpmn:intermediateThrowEvent>\n"
+                                 "<bpmn:endEvent id=\"booked\"/><bpmn:endEvent id=\"failed\" "
+                                 "name=\"Trip booking failed\"/>\n" FLOW("f1", "start", "bookHotel")
+                                     FLOW("f2", "bookHotel", "bookCar")
+                                         FLOW("f3", "bookCar", "bookFlight")
+                                             FLOW("f4", "bookFlight", "booked")
+                                                 FLOW("f5", "undo", "failed");
 
 /* The element ids of the instance's ELEMENT_COMPLETED records, in order,
  * joined by spaces. */
@@ -84,9 +86,8 @@ static void test_flight_fails_car_then_hotel_cancelled(void **state) {
     baton_error err;
     complete_ok(f, one_job(f, "book-hotel"), "{\"hotel\": \"H1\"}");
     complete_ok(f, one_job(f, "book-car"), "{\"car\": \"C1\"}");
-    assert_int_equal(baton_throw_error(f->b, one_job(f, "book-flight"), "FLIGHT_FAILED",
-                                       "no seats", &err),
-                     0);
+    assert_int_equal(
+        baton_throw_error(f->b, one_job(f, "book-flight"), "FLIGHT_FAILED", "no seats", &err), 0);
     /* One handler at a time, last booking first: only the car's now. */
     assert_int_equal(count_jobs(f, "cancel-hotel"), 0);
     baton_job jobs[2];
@@ -188,18 +189,22 @@ static void test_all_at_once_option(void **state) {
 static void test_activity_completed_twice_is_compensated_twice(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "twice", "",
-              "<bpmn:startEvent id=\"start\"/><bpmn:exclusiveGateway id=\"again\"/>"
-              "<bpmn:exclusiveGateway id=\"more\" default=\"done\"/>" BOOKING(
-                  "bookHotel", "book-hotel", "cancelHotel", "cancel-hotel")
-              "<bpmn:intermediateThrowEvent id=\"undo\"><bpmn:compensateEventDefinition/>"
-              "</bpmn:intermediateThrowEvent><bpmn:endEvent id=\"failed\"/>"
-              "<bpmn:intermediateThrowEvent id=\"undoAll\"><bpmn:compensateEventDefinition/>"
-              "</bpmn:intermediateThrowEvent><bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "again")
-                  FLOW("f2", "again", "bookHotel") FLOW("f3", "bookHotel", "more")
-                      COND_FLOW("loop", "more", "again", "=count(hotels) &lt; 2")
-                          FLOW("done", "more", "undoAll") FLOW("f4", "undoAll", "end")
-                              FLOW("f5", "undo", "failed"));
+    deploy_ok(
+        f, "twice", "",
+        "<bpmn:startEvent id=\"start\"/><bpmn:exclusiveGateway id=\"again\"/>"
+        "<bpmn:exclusiveGateway id=\"more\" default=\"done\"/>" BOOKING(
+            "bookHotel", "book-hotel", "cancelHotel",
+            "cancel-hotel") "<bpmn:intermediateThrowEvent "
+                            "id=\"undo\"><bpmn:compensateEventDefinition/>"
+                            "</bpmn:intermediateThrowEvent><bpmn:endEvent id=\"failed\"/>"
+                            "<bpmn:intermediateThrowEvent "
+                            "id=\"undoAll\"><bpmn:compensateEventDefinition/>"
+                            "</bpmn:intermediateThrowEvent><bpmn:endEvent id=\"end\"/>" FLOW(
+                                "f1", "start", "again") FLOW("f2", "again", "bookHotel")
+                                FLOW("f3", "bookHotel", "more")
+                                    COND_FLOW("loop", "more", "again", "=count(hotels) &lt; 2")
+                                        FLOW("done", "more", "undoAll") FLOW("f4", "undoAll", "end")
+                                            FLOW("f5", "undo", "failed"));
     uint64_t pi = start_ok(f, "twice", "{\"hotels\": []}");
     complete_ok(f, one_job(f, "book-hotel"), "{\"hotels\": [\"H1\"]}");
     complete_ok(f, one_job(f, "book-hotel"), "{\"hotels\": [\"H1\", \"H2\"]}");
@@ -214,25 +219,43 @@ static void test_activity_completed_twice_is_compensated_twice(void **state) {
  * outer scope undoes the sub-process's bookings, last first. */
 static const char *SUB_TRIP =
     "<bpmn:startEvent id=\"start\"/>"
-    "<bpmn:subProcess id=\"bookings\"><bpmn:startEvent id=\"s2\"/>" TASK("bookHotel", "book-hotel")
-    "<bpmn:boundaryEvent id=\"hc\" attachedToRef=\"bookHotel\"><bpmn:compensateEventDefinition/>"
-    "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelHotel\" isForCompensation=\"true\">"
-    "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
-    "</bpmn:extensionElements></bpmn:serviceTask>"
-    "<bpmn:association id=\"a1\" sourceRef=\"hc\" targetRef=\"cancelHotel\"/>" TASK("bookCar",
-                                                                                   "book-car")
-    "<bpmn:boundaryEvent id=\"cc\" attachedToRef=\"bookCar\"><bpmn:compensateEventDefinition/>"
-    "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelCar\" isForCompensation=\"true\">"
-    "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-car\"/>"
-    "</bpmn:extensionElements></bpmn:serviceTask>"
-    "<bpmn:association id=\"a2\" sourceRef=\"cc\" targetRef=\"cancelCar\"/>"
-    "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2", "bookHotel") FLOW("g2", "bookHotel", "bookCar")
-        FLOW("g3", "bookCar", "e2") "</bpmn:subProcess>" TASK("pay", "pay")
-    "<bpmn:boundaryEvent id=\"payErr\" attachedToRef=\"pay\"><bpmn:errorEventDefinition/>"
-    "</bpmn:boundaryEvent>"
-    "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
-    "<bpmn:endEvent id=\"paid\"/>" FLOW("f1", "start", "bookings") FLOW("f2", "bookings", "pay")
-        FLOW("f3", "pay", "paid") FLOW("f4", "payErr", "undo");
+    "<bpmn:subProcess id=\"bookings\"><bpmn:startEvent id=\"s2\"/>" TASK(
+        "bookHotel",
+        "book-hotel") "<bpmn:boundaryEvent id=\"hc\" "
+                      "attachedToRef=\"bookHotel\"><bpmn:compensateEventDefinition/>"
+                      "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelHotel\" "
+                      "isForCompensation=\"true\">"
+                      "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
+                      "</bpmn:extensionElements></bpmn:serviceTask>"
+                      "<bpmn:association id=\"a1\" sourceRef=\"hc\" "
+                      "targetRef=\"cancelHotel\"/>" TASK(
+                          "bookCar",
+                          "book-car") "<bpmn:boundaryEvent id=\"cc\" "
+                                      "attachedToRef=\"bookCar\"><bpmn:compensateEventDefinition/>"
+                                      "</bpmn:boundaryEvent><bpmn:serviceTask id=\"cancelCar\" "
+                                      "isForCompensation=\"true\">"
+                                      "<bpmn:extensionElements><zeebe:taskDefinition "
+                                      "type=\"cancel-car\"/>"
+                                      "</bpmn:extensionElements></bpmn:serviceTask>"
+                                      "<bpmn:association id=\"a2\" sourceRef=\"cc\" "
+                                      "targetRef=\"cancelCar\"/>"
+                                      "<bpmn:endEvent id=\"e2\"/>" FLOW(
+                                          "g1", "s2", "bookHotel") FLOW("g2", "bookHotel",
+                                                                        "bookCar")
+                                          FLOW("g3", "bookCar", "e2") "</bpmn:subProcess>" TASK(
+                                              "pay",
+                                              "pay") "<bpmn:boundaryEvent id=\"payErr\" "
+                                                     "attachedToRef=\"pay\"><bpmn:"
+                                                     "errorEventDefinition/>"
+                                                     "</bpmn:boundaryEvent>"
+                                                     "<bpmn:endEvent "
+                                                     "id=\"undo\"><bpmn:compensateEventDefinition/"
+                                                     "></bpmn:endEvent>"
+                                                     "<bpmn:endEvent id=\"paid\"/>" FLOW(
+                                                         "f1", "start", "bookings")
+                                                         FLOW("f2", "bookings", "pay")
+                                                             FLOW("f3", "pay", "paid")
+                                                                 FLOW("f4", "payErr", "undo");
 
 static void test_completed_subprocess_compensated_through_its_children(void **state) {
     (void)state;
@@ -259,25 +282,34 @@ static void test_completed_subprocess_compensated_through_its_children(void **st
 static void test_terminated_subprocess_is_not_compensated(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
-    deploy_ok(f, "subint", "",
-              "<bpmn:startEvent id=\"start\"/>"
-              "<bpmn:subProcess id=\"bookings\"><bpmn:startEvent id=\"s2\"/>" TASK("bookHotel",
-                                                                                  "book-hotel")
-              "<bpmn:boundaryEvent id=\"hc\" attachedToRef=\"bookHotel\">"
-              "<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
-              "<bpmn:serviceTask id=\"cancelHotel\" isForCompensation=\"true\">"
-              "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
-              "</bpmn:extensionElements></bpmn:serviceTask>"
-              "<bpmn:association id=\"a1\" sourceRef=\"hc\" targetRef=\"cancelHotel\"/>" TASK(
-                  "bookFlight", "book-flight") "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2",
-                                                                                 "bookHotel")
-                  FLOW("g2", "bookHotel", "bookFlight") FLOW("g3", "bookFlight", "e2")
-              "</bpmn:subProcess>"
-              "<bpmn:boundaryEvent id=\"subErr\" attachedToRef=\"bookings\">"
-              "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>"
-              "<bpmn:endEvent id=\"undo\"><bpmn:compensateEventDefinition/></bpmn:endEvent>"
-              "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "bookings")
-                  FLOW("f2", "bookings", "end") FLOW("f3", "subErr", "undo"));
+    deploy_ok(
+        f, "subint", "",
+        "<bpmn:startEvent id=\"start\"/>"
+        "<bpmn:subProcess id=\"bookings\"><bpmn:startEvent id=\"s2\"/>" TASK(
+            "bookHotel",
+            "book-hotel") "<bpmn:boundaryEvent id=\"hc\" attachedToRef=\"bookHotel\">"
+                          "<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>"
+                          "<bpmn:serviceTask id=\"cancelHotel\" isForCompensation=\"true\">"
+                          "<bpmn:extensionElements><zeebe:taskDefinition type=\"cancel-hotel\"/>"
+                          "</bpmn:extensionElements></bpmn:serviceTask>"
+                          "<bpmn:association id=\"a1\" sourceRef=\"hc\" "
+                          "targetRef=\"cancelHotel\"/>" TASK(
+                              "bookFlight",
+                              "book-flight") "<bpmn:endEvent id=\"e2\"/>" FLOW("g1", "s2",
+                                                                               "bookHotel")
+                              FLOW("g2", "bookHotel", "bookFlight")
+                                  FLOW("g3", "bookFlight",
+                                       "e2") "</bpmn:subProcess>"
+                                             "<bpmn:boundaryEvent id=\"subErr\" "
+                                             "attachedToRef=\"bookings\">"
+                                             "<bpmn:errorEventDefinition/></bpmn:boundaryEvent>"
+                                             "<bpmn:endEvent "
+                                             "id=\"undo\"><bpmn:compensateEventDefinition/></"
+                                             "bpmn:endEvent>"
+                                             "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start",
+                                                                                "bookings")
+                                                 FLOW("f2", "bookings", "end")
+                                                     FLOW("f3", "subErr", "undo"));
     uint64_t pi = start_ok(f, "subint", NULL);
     baton_error err;
     complete_ok(f, one_job(f, "book-hotel"), NULL);
@@ -296,9 +328,8 @@ static void run_lambda_jobs(fixture *f, const char *fail_flag_json, char *calls,
         baton_job jobs[8];
         int n = 0;
         baton_error err;
-        assert_int_equal(baton_activate_jobs(f->b, "lambda", "lambda-worker", 10000, 8, jobs, &n,
-                                             &err),
-                         0);
+        assert_int_equal(
+            baton_activate_jobs(f->b, "lambda", "lambda-worker", 10000, 8, jobs, &n, &err), 0);
         if (n == 0)
             return;
         for (int i = 0; i < n; i++) {

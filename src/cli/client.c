@@ -382,6 +382,27 @@ int cli_call(cli_client *c, const char *method, const char *path, json_t *body, 
     return status;
 }
 
+int cli_search(const cli_client_config *cfg, const char *path, json_t *body, const char *noun,
+               void (*print)(json_t *items)) {
+    cli_client *c;
+    if (cli_client_new(cfg, &c) != BT_OK)
+        return 1;
+    json_t *answer = NULL;
+    int status = cli_call(c, "POST", path, body, 0, &answer);
+    if (status == 0) {
+        json_t *items = json_object_get(answer, "items");
+        print(items);
+        json_int_t total =
+            json_integer_value(json_object_get(json_object_get(answer, "page"), "totalItems"));
+        if (total > (json_int_t)json_array_size(items))
+            fprintf(stderr, "(%zu of %lld %s shown; --limit N shows more)\n",
+                    json_array_size(items), (long long)total, noun);
+    }
+    json_decref(answer);
+    cli_client_free(c);
+    return status;
+}
+
 int cli_json_object_text(const char *json, size_t len, bt_buf *out, bt_error *err) {
     feel_value *v = NULL;
     bt_error perr = {0};

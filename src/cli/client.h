@@ -116,6 +116,12 @@ int cli_call(cli_client *c, const char *method, const char *path, json_t *body, 
 int cli_call_text(cli_client *c, const char *method, const char *path, const char *json,
                   long timeout_ms, cli_response *out);
 
+/* A search: POST path with body (a Camunda search request; not consumed),
+ * then print(items) of the answer's page, and on stderr how many of how
+ * many `noun` were shown when the page is not all. Returns as cli_call. */
+int cli_search(const cli_client_config *cfg, const char *path, json_t *body, const char *noun,
+               void (*print)(json_t *items));
+
 /* ---- variables: exact JSON ------------------------------------------------------
  *
  * Process variables pass through the client as text, normalised by baton's

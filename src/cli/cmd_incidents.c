@@ -97,24 +97,7 @@ int cli_cmd_incidents(int argc, char **argv) {
         cli_json_set_str(filter, "state", "ACTIVE");
     json_object_set_new(page, "limit", json_integer(limit));
 
-    cli_client *c;
-    if (cli_client_new(&cfg, &c) != BT_OK) {
-        json_decref(body);
-        return 1;
-    }
-    json_t *answer = NULL;
-    int status = cli_call(c, "POST", "/v2/incidents/search", body, 0, &answer);
-    if (status == 0) {
-        json_t *items = json_object_get(answer, "items");
-        print_items(items);
-        json_int_t total =
-            json_integer_value(json_object_get(json_object_get(answer, "page"), "totalItems"));
-        if (total > (json_int_t)json_array_size(items))
-            fprintf(stderr, "(%zu of %lld incidents shown; --limit N shows more)\n",
-                    json_array_size(items), (long long)total);
-    }
-    json_decref(answer);
+    int status = cli_search(&cfg, "/v2/incidents/search", body, "incidents", print_items);
     json_decref(body);
-    cli_client_free(c);
     return status;
 }

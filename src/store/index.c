@@ -61,9 +61,9 @@
  * Record values are parsed with jansson. Statements are prepared once.
  */
 #include "store/index.h"
+#include "store/sqlite_code.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,20 +199,10 @@ struct index_db {
 
 /* ---- errors and small helpers ----------------------------------------------------- */
 
-static int ix_code(int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return BT_ECORRUPT;
-    case SQLITE_NOMEM: return BT_ENOMEM;
-    case SQLITE_CONSTRAINT: return BT_ECONFLICT;
-    default: return BT_EIO;
-    }
-}
-
 static int ix_fail(index_db *idx, int rc, const char *what) {
     bt_log(BT_LOG_ERROR, "index: sqlite %s failed: %s (%d) [%s]", what, sqlite3_errmsg(idx->db), rc,
            idx->path);
-    return ix_code(rc);
+    return sqlite_bt_code(rc);
 }
 
 /* Steps a statement that returns no row, then resets it and its bindings. */
@@ -252,7 +242,8 @@ static uint64_t col_key(sqlite3_stmt *st, int i) {
 static int ix_exec(index_db *idx, const char *sql, bt_error *err) {
     int rc = sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return bt_error_set(err, ix_code(rc), "index: %s: %s", idx->path, sqlite3_errmsg(idx->db));
+        return bt_error_set(err, sqlite_bt_code(rc), "index: %s: %s", idx->path,
+                            sqlite3_errmsg(idx->db));
     return BT_OK;
 }
 
@@ -279,7 +270,8 @@ static int ix_schema_ensure(index_db *idx, bt_error *err) {
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_OK)
-        return bt_error_set(err, ix_code(rc), "index: %s: %s", idx->path, sqlite3_errmsg(idx->db));
+        return bt_error_set(err, sqlite_bt_code(rc), "index: %s: %s", idx->path,
+                            sqlite3_errmsg(idx->db));
     if (have)
         return BT_OK;
     char sql[160];
@@ -311,7 +303,7 @@ int index_open(const char *path, bool read_only, index_db **out, bt_error *err) 
     int rc = sqlite3_open_v2(
         path, &idx->db, SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
-        code = bt_error_set(err, ix_code(rc), "index: cannot open %s: %s", path,
+        code = bt_error_set(err, sqlite_bt_code(rc), "index: cannot open %s: %s", path,
                             idx->db ? sqlite3_errmsg(idx->db) : sqlite3_errstr(rc));
         goto fail;
     }
@@ -325,8 +317,8 @@ int index_open(const char *path, bool read_only, index_db **out, bt_error *err) 
         rc = sqlite3_prepare_v3(idx->db, ix_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &idx->stmt[i],
                                 NULL);
         if (rc != SQLITE_OK) {
-            code = bt_error_set(err, ix_code(rc), "index: %s: cannot prepare \"%s\": %s", path,
-                                ix_sql[i], sqlite3_errmsg(idx->db));
+            code = bt_error_set(err, sqlite_bt_code(rc), "index: %s: cannot prepare \"%s\": %s",
+                                path, ix_sql[i], sqlite3_errmsg(idx->db));
             goto fail;
         }
     }

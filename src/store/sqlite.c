@@ -92,10 +92,10 @@
  * bt_malloc.
  */
 #include "store/store_int.h"
+#include "store/sqlite_code.h"
 
 #include "base/map.h"
 
-#include <sqlite3.h>
 #include <lz4.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,21 +227,11 @@ typedef struct sq_store {
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static int sq_code(int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return BT_ECORRUPT;
-    case SQLITE_NOMEM: return BT_ENOMEM;
-    case SQLITE_CONSTRAINT: return BT_ECONFLICT;
-    default: return BT_EIO;
-    }
-}
-
 /* Logs a failure of `what` with SQLite's message; returns the BT_E* code. */
 static int sq_fail(sq_store *sq, int rc, const char *what) {
     bt_log(BT_LOG_ERROR, "store: sqlite %s failed: %s (%d) [%s]", what, sqlite3_errmsg(sq->db), rc,
            sqlite3_db_filename(sq->db, "main"));
-    return sq_code(rc);
+    return sqlite_bt_code(rc);
 }
 
 /* Steps a statement that returns no row, then resets it. */
@@ -292,7 +282,7 @@ static void sq_free(sq_store *sq) {
 static int sq_exec_open(sq_store *sq, const char *sql, const char *path, bt_error *err) {
     int rc = sqlite3_exec(sq->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return bt_error_set(err, sq_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
+        return bt_error_set(err, sqlite_bt_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
     return BT_OK;
 }
 
@@ -314,7 +304,7 @@ static int sq_query_int(sq_store *sq, const char *sql, int64_t *out, bool *found
     }
     int code = BT_OK;
     if (rc != SQLITE_OK)
-        code = bt_error_set(err, sq_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
+        code = bt_error_set(err, sqlite_bt_code(rc), "store: %s: %s", path, sqlite3_errmsg(sq->db));
     sqlite3_finalize(st);
     return code;
 }
@@ -385,7 +375,7 @@ static int sq_open(const char *path, const store_options *opts, void **impl, cha
     int code = BT_OK;
     int rc = sqlite3_open_v2(path, &sq->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        code = bt_error_set(err, sq_code(rc), "store: cannot open %s: %s", path,
+        code = bt_error_set(err, sqlite_bt_code(rc), "store: cannot open %s: %s", path,
                             sq->db ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
         goto fail;
     }
@@ -410,7 +400,7 @@ static int sq_open(const char *path, const store_options *opts, void **impl, cha
             rc = SQLITE_OK;
         }
         if (rc != SQLITE_OK)
-            code = bt_error_set(err, sq_code(rc), "store: %s: cannot set WAL mode: %s", path,
+            code = bt_error_set(err, sqlite_bt_code(rc), "store: %s: cannot set WAL mode: %s", path,
                                 sqlite3_errmsg(sq->db));
         sqlite3_finalize(st);
         if (code)
@@ -427,8 +417,8 @@ static int sq_open(const char *path, const store_options *opts, void **impl, cha
         rc = sqlite3_prepare_v3(sq->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sq->stmt[i],
                                 NULL);
         if (rc != SQLITE_OK) {
-            code = bt_error_set(err, sq_code(rc), "store: %s: cannot prepare \"%s\": %s", path,
-                                sq_sql[i], sqlite3_errmsg(sq->db));
+            code = bt_error_set(err, sqlite_bt_code(rc), "store: %s: cannot prepare \"%s\": %s",
+                                path, sq_sql[i], sqlite3_errmsg(sq->db));
             goto fail;
         }
     }
@@ -440,7 +430,7 @@ static int sq_open(const char *path, const store_options *opts, void **impl, cha
             sq->last_position = sq->committed_position = (uint64_t)sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         if (rc != SQLITE_ROW) {
-            code = bt_error_set(err, sq_code(rc), "store: %s: cannot read the log: %s", path,
+            code = bt_error_set(err, sqlite_bt_code(rc), "store: %s: cannot read the log: %s", path,
                                 sqlite3_errmsg(sq->db));
             goto fail;
         }

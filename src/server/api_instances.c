@@ -268,13 +268,16 @@ static int cancel_apply(api_call *c, eng_engine *e, store *s, int64_t now, bt_er
     return eng_instance_cancel(e, now, c->key, err);
 }
 
-int api_instance_cancel(http_exchange *ex, const http_request *req, void *app) {
+/* An operation on the entity named by the path's key, whose optional body
+ * may only carry an operationReference; 204 when it is done. */
+static int keyed_operation(http_exchange *ex, const http_request *req, void *app,
+                           const char *key_name, api_apply_fn apply) {
     static const char *const fields[] = {"operationReference", NULL};
     uint64_t key;
     feel_value *body;
-    if (api_path_key(ex, req, "processInstanceKey", &key) || api_body_object(ex, req, true, &body))
+    if (api_path_key(ex, req, key_name, &key) || api_body_object(ex, req, true, &body))
         return 0;
-    api_call *c = api_call_new(app, ex, cancel_apply, api_done_no_content);
+    api_call *c = api_call_new(app, ex, apply, api_done_no_content);
     c->body = body;
     c->key = key;
     if (api_check_fields(ex, body, fields)) {
@@ -282,6 +285,10 @@ int api_instance_cancel(http_exchange *ex, const http_request *req, void *app) {
         return 0;
     }
     return api_call_submit(c);
+}
+
+int api_instance_cancel(http_exchange *ex, const http_request *req, void *app) {
+    return keyed_operation(ex, req, app, "processInstanceKey", cancel_apply);
 }
 
 static const char *state_name(int state) {
@@ -349,19 +356,7 @@ static int resolve_apply(api_call *c, eng_engine *e, store *s, int64_t now, bt_e
 }
 
 int api_incident_resolve(http_exchange *ex, const http_request *req, void *app) {
-    static const char *const fields[] = {"operationReference", NULL};
-    uint64_t key;
-    feel_value *body;
-    if (api_path_key(ex, req, "incidentKey", &key) || api_body_object(ex, req, true, &body))
-        return 0;
-    api_call *c = api_call_new(app, ex, resolve_apply, api_done_no_content);
-    c->body = body;
-    c->key = key;
-    if (api_check_fields(ex, body, fields)) {
-        api_call_free(c);
-        return 0;
-    }
-    return api_call_submit(c);
+    return keyed_operation(ex, req, app, "incidentKey", resolve_apply);
 }
 
 static int variables_apply(api_call *c, eng_engine *e, store *s, int64_t now, bt_error *err) {

@@ -573,8 +573,10 @@ static int jobs_source(search *s, eng_engine *e, store *st, bt_error *err) {
         .state = exact_string(s, "state"),
         .element_id = exact_string(s, "elementId"),
         .bpmn_process_id = exact_string(s, "processDefinitionId"),
+        .worker = exact_string(s, "worker"),
     };
     int rc = index_jobs_search(s->index, &f, job_item, s);
+    bt_free((char *)f.worker);
     bt_free((char *)f.type);
     bt_free((char *)f.state);
     bt_free((char *)f.element_id);

@@ -13,8 +13,9 @@
  *                       batch stays in memory until its commit
  *   application_id      'btn1', so `file` and tools can tell a baton store
  *
- * Schema (version 1, stored as meta 'schema_version'; a store written by a
- * newer baton is refused with BT_EUNSUPPORTED, never half-read):
+ * Schema (version 2, stored as meta 'schema_version'; a store written by a
+ * newer baton is refused with BT_EUNSUPPORTED, never half-read; a version 1
+ * store gains the objects table when opened for writing):
  *
  *   meta(name TEXT PRIMARY KEY, value INTEGER)        -- WITHOUT ROWID
  *       named counters: schema_version, and whatever the runtime keeps
@@ -63,6 +64,10 @@
  *       than ratio at tens of thousands of chunks a second (measured:
  *       24k vs 15k one-task instances/s) — or 'R' + the raw bytes when
  *       compression does not help.
+ *   objects(key INTEGER PRIMARY KEY, kind INTEGER, data BLOB)
+ *       the engine's state that belongs to no instance (buffered
+ *       messages, ...), replaced or deleted as it changes; loaded whole
+ *       at recovery
  *
  * Keys are uint64 with the top bit clear (store.c checks), so they are
  * stored as INTEGER and the integer primary keys are the rowids: a put is
@@ -101,7 +106,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SQ_SCHEMA_VERSION  1
+#define SQ_SCHEMA_VERSION  2
 #define SQ_APPLICATION_ID  0x62746e31 /* "btn1" */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -124,6 +129,9 @@ enum {
     SQ_REC_MAX,
     SQ_LOG_RESUME,
     SQ_LOG_SCAN,
+    SQ_OBJ_PUT,
+    SQ_OBJ_DELETE,
+    SQ_OBJ_LOAD,
     SQ_STMT_COUNT
 };
 
@@ -163,7 +171,17 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
                       "WHERE last_position > ?1",
     [SQ_LOG_SCAN] = "SELECT first_position, last_position, data, instance_key FROM records "
                     "WHERE first_position >= ?1 ORDER BY first_position",
+    [SQ_OBJ_PUT] = "INSERT INTO objects(key, kind, data) VALUES(?1,?2,?3) "
+                   "ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+    [SQ_OBJ_DELETE] = "DELETE FROM objects WHERE key = ?1",
+    [SQ_OBJ_LOAD] = "SELECT key, kind, data FROM objects ORDER BY key",
 };
+
+/* Tables added after schema version 1 (created by an upgrade, too). */
+static const char sq_schema_v2[] = "CREATE TABLE IF NOT EXISTS objects("
+                                   " key INTEGER PRIMARY KEY,"
+                                   " kind INTEGER NOT NULL,"
+                                   " data BLOB NOT NULL);";
 
 static const char sq_schema[] =
     "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -339,6 +357,8 @@ static int sq_schema_ensure(sq_store *sq, bool read_only, const char *path, bt_e
                      SQ_SCHEMA_VERSION, SQ_APPLICATION_ID);
             rc = sq_exec_open(sq, sq_schema, path, err);
             if (rc == 0)
+                rc = sq_exec_open(sq, sq_schema_v2, path, err);
+            if (rc == 0)
                 rc = sq_exec_open(sq, sql, path, err);
         }
     } else if (rc == 0) {
@@ -355,6 +375,19 @@ static int sq_schema_ensure(sq_store *sq, bool read_only, const char *path, bt_e
         else if (rc == 0 && version < 1)
             rc = bt_error_set(err, BT_ECORRUPT, "store: %s has an invalid schema version %lld",
                               path, (long long)version);
+        else if (rc == 0 && version < SQ_SCHEMA_VERSION && read_only)
+            rc = bt_error_set(err, BT_EUNSUPPORTED,
+                              "store: %s has schema version %lld; open it for writing once to "
+                              "upgrade it",
+                              path, (long long)version);
+        else if (rc == 0 && version < SQ_SCHEMA_VERSION) {
+            char sql[96];
+            snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE name = 'schema_version'",
+                     SQ_SCHEMA_VERSION);
+            rc = sq_exec_open(sq, sq_schema_v2, path, err);
+            if (rc == 0)
+                rc = sq_exec_open(sq, sql, path, err);
+        }
     }
     if (!read_only) {
         if (rc == 0)
@@ -595,6 +628,46 @@ static int sq_definitions_load(void *impl, store_definition_cb cb, void *ud) {
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "definitions_load");
+}
+
+/* ---- engine objects ---------------------------------------------------------------- */
+
+static int sq_object_put(void *impl, const store_object *o) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_OBJ_PUT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)o->key);
+    sqlite3_bind_int(st, 2, o->kind);
+    sqlite3_bind_blob64(st, 3, o->data, o->len, SQLITE_STATIC);
+    return sq_run(sq, SQ_OBJ_PUT, "object_put");
+}
+
+static int sq_object_delete(void *impl, uint64_t key) {
+    sq_store *sq = impl;
+    sqlite3_bind_int64(sq->stmt[SQ_OBJ_DELETE], 1, (sqlite3_int64)key);
+    return sq_run(sq, SQ_OBJ_DELETE, "object_delete");
+}
+
+static int sq_objects_load(void *impl, store_object_cb cb, void *ud) {
+    sq_store *sq = impl;
+    sqlite3_stmt *st = sq->stmt[SQ_OBJ_LOAD];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_object o = {
+            .key = (uint64_t)sqlite3_column_int64(st, 0),
+            .kind = sqlite3_column_int(st, 1),
+            .data = sqlite3_column_blob(st, 2),
+            .len = (size_t)sqlite3_column_bytes(st, 2),
+        };
+        if (!o.data)
+            o.data = "";
+        int stop = cb(ud, &o);
+        if (stop) {
+            sqlite3_reset(st);
+            return stop;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? BT_OK : sq_fail(sq, rc, "objects_load");
 }
 
 /* ---- instances -------------------------------------------------------------------- */
@@ -1178,6 +1251,9 @@ const store_ops store_sqlite_ops = {
     .instances_load = sq_instances_load,
     .instances_search = sq_instances_search,
     .instance_get = sq_instance_get,
+    .object_put = sq_object_put,
+    .object_delete = sq_object_delete,
+    .objects_load = sq_objects_load,
     .record_append = sq_record_append,
     .records_read = sq_records_read,
     .log_read = sq_log_read,

@@ -179,6 +179,36 @@ int store_definitions_load(store *s, int (*cb)(void *ud, const store_definition 
     return s->ops->definitions_load(s->impl, cb, ud);
 }
 
+/* ---- engine objects ------------------------------------------------------------ */
+
+int store_object_put(store *s, const store_object *o) {
+    int rc = store_write_check(s, "object_put");
+    if (rc != 0)
+        return rc;
+    if (!o || !o->data || !store_key_valid(o->key)) {
+        bt_log(BT_LOG_ERROR, "store: object_put with no data or an invalid key");
+        return BT_EINVAL;
+    }
+    return s->ops->object_put(s->impl, o);
+}
+
+int store_object_delete(store *s, uint64_t key) {
+    int rc = store_write_check(s, "object_delete");
+    if (rc != 0)
+        return rc;
+    if (!store_key_valid(key)) {
+        bt_log(BT_LOG_ERROR, "store: object_delete with an invalid key");
+        return BT_EINVAL;
+    }
+    return s->ops->object_delete(s->impl, key);
+}
+
+int store_objects_load(store *s, int (*cb)(void *ud, const store_object *o), void *ud) {
+    if (!s || !cb)
+        return BT_EINVAL;
+    return s->ops->objects_load(s->impl, cb, ud);
+}
+
 /* ---- instances --------------------------------------------------------------- */
 
 int store_instance_put(store *s, const store_instance *inst) {

@@ -12,6 +12,9 @@
  *                bytes; NULL once the instance has ended)
  *   records      the append-only log of every state change (the history):
  *                position, key, time, value type, intent, instance key, JSON
+ *   objects      the engine's state that belongs to no instance (buffered
+ *                messages, ...): key, kind, opaque encoded bytes; written
+ *                and deleted in the same transactions as everything else
  *
  * Transactions: the runtime calls store_begin, writes the rows of a whole
  * batch of commands (group commit), then store_commit, which returns only
@@ -157,6 +160,25 @@ int store_instances_search(store *s, const store_instance_filter *f,
 /* Reads one instance row; BT_ENOTFOUND if absent. *out's pointers are valid
  * until the next call on s. */
 int store_instance_get(store *s, uint64_t key, store_instance *out);
+
+/* ---- engine objects ------------------------------------------------------- */
+
+/* State of the engine that belongs to no instance: a buffered message, a
+ * start event's timer. The store keeps the bytes; only the engine reads
+ * them. */
+typedef struct store_object {
+    uint64_t key;
+    int kind; /* the engine's tag for what the bytes are */
+    const void *data;
+    size_t len;
+} store_object;
+
+/* Inserts or replaces the object of o->key. */
+int store_object_put(store *s, const store_object *o);
+/* Deletes the object of key (absent: not an error). */
+int store_object_delete(store *s, uint64_t key);
+/* Calls cb for every object in key order (see definitions_load). */
+int store_objects_load(store *s, int (*cb)(void *ud, const store_object *o), void *ud);
 
 /* ---- records ------------------------------------------------------------- */
 

@@ -24,6 +24,7 @@
 typedef int (*store_definition_cb)(void *ud, const store_definition *d);
 typedef int (*store_instance_cb)(void *ud, const store_instance *inst);
 typedef int (*store_record_cb)(void *ud, const store_record *r);
+typedef int (*store_object_cb)(void *ud, const store_object *o);
 
 /* The operations of one backend. Every operation but open takes the impl
  * pointer that open returned. The preconditions that store.c checks (a
@@ -58,6 +59,10 @@ typedef struct store_ops {
     int (*instances_search)(void *impl, const store_instance_filter *f, store_instance_cb cb,
                             void *ud);
     int (*instance_get)(void *impl, uint64_t key, store_instance *out);
+
+    int (*object_put)(void *impl, const store_object *o);
+    int (*object_delete)(void *impl, uint64_t key);
+    int (*objects_load)(void *impl, store_object_cb cb, void *ud);
 
     int (*record_append)(void *impl, const store_record *r);
     int (*records_read)(void *impl, uint64_t instance_key, uint64_t after, size_t limit,

@@ -169,15 +169,16 @@ static void test_open_creates_schema(void **state) {
     assert_string_equal(store_describe(s), want);
     int64_t v = 0;
     assert_int_equal(store_meta_get(s, "schema_version", -1, &v), 0);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, 2);
     store_close(s);
 
     /* Look at the file with SQLite itself. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
-                                    "name IN ('meta','definitions','instances','records')"),
-                     4);
+    assert_int_equal(count_rows(db,
+                                "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                                "name IN ('meta','definitions','instances','records','objects')"),
+                     5);
     assert_int_equal(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
                                     "name IN ('instances_state','instances_process',"
                                     "'instances_business_id','instances_start',"
@@ -191,7 +192,7 @@ static void test_open_creates_schema(void **state) {
     /* Opening again keeps the schema (and does not fail on it). */
     s = open_ok(f);
     assert_int_equal(store_meta_get(s, "schema_version", -1, &v), 0);
-    assert_int_equal(v, 1);
+    assert_int_equal(v, 2);
     store_close(s);
     store_close(NULL);
 }
@@ -780,29 +781,122 @@ static void test_newer_schema_refused(void **state) {
     fixture *f = *state;
     store *s = open_ok(f);
     assert_int_equal(store_begin(s), 0);
-    assert_int_equal(store_meta_set(s, "schema_version", 2), 0);
+    assert_int_equal(store_meta_set(s, "schema_version", 3), 0);
     assert_int_equal(store_commit(s), 0);
     store_close(s);
     bt_error err;
     s = NULL;
     assert_int_equal(store_open(f->path, NULL, &s, &err), BT_EUNSUPPORTED);
     assert_null(s);
-    assert_non_null(strstr(err.message, "schema version 2"));
+    assert_non_null(strstr(err.message, "schema version 3"));
     assert_non_null(strstr(err.message, "upgrade baton"));
     store_options ro = {.read_only = true};
     assert_int_equal(store_open(f->path, &ro, &s, &err), BT_EUNSUPPORTED);
+}
+
+typedef struct objects_seen {
+    int n;
+    uint64_t keys[8];
+    int kinds[8];
+    char data[8][16];
+} objects_seen;
+
+static int collect_object(void *ud, const store_object *o) {
+    objects_seen *seen = ud;
+    if (seen->n == 8)
+        return 1;
+    seen->keys[seen->n] = o->key;
+    seen->kinds[seen->n] = o->kind;
+    snprintf(seen->data[seen->n], sizeof seen->data[0], "%.*s", (int)o->len, (const char *)o->data);
+    seen->n++;
+    return 0;
+}
+
+/* Engine objects: put replaces, delete removes, a rolled-back transaction
+ * leaves nothing, and they are there after a reopen, in key order. */
+static void test_objects(void **state) {
+    fixture *f = *state;
+    store *s = open_ok(f);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_object_put(s, &(store_object){9, 1, "nine", 4}), 0);
+    assert_int_equal(store_object_put(s, &(store_object){3, 1, "three", 5}), 0);
+    assert_int_equal(store_object_put(s, &(store_object){5, 2, "five", 4}), 0);
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_object_put(s, &(store_object){3, 2, "THREE", 5}), 0);
+    assert_int_equal(store_object_delete(s, 5), 0);
+    assert_int_equal(store_object_delete(s, 77), 0); /* absent: fine */
+    assert_int_equal(store_commit(s), 0);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_object_delete(s, 9), 0);
+    store_rollback(s);
+    assert_int_equal(store_object_put(s, &(store_object){4, 1, "x", 1}), BT_ECONFLICT); /* no txn */
+    store_close(s);
+
+    s = open_ok(f);
+    objects_seen seen = {0};
+    assert_int_equal(store_objects_load(s, collect_object, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.keys[0], 3);
+    assert_int_equal(seen.kinds[0], 2);
+    assert_string_equal(seen.data[0], "THREE");
+    assert_int_equal(seen.keys[1], 9);
+    assert_string_equal(seen.data[1], "nine");
+    store_close(s);
+}
+
+/* A store of schema version 1 (before the objects table) is upgraded when
+ * opened for writing, and keeps what it had. */
+static void test_schema_upgrade_from_1(void **state) {
+    fixture *f = *state;
+    store *s = open_ok(f);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_meta_set(s, "next_key", 42), 0);
+    assert_int_equal(store_commit(s), 0);
+    store_close(s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE objects; UPDATE meta SET value = 1 WHERE name = "
+                                  "'schema_version'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    bt_error err;
+    store_options ro = {.read_only = true};
+    s = NULL;
+    assert_int_equal(store_open(f->path, &ro, &s, &err), BT_EUNSUPPORTED);
+    assert_non_null(strstr(err.message, "open it for writing once"));
+    s = open_ok(f);
+    int64_t v = 0;
+    assert_int_equal(store_meta_get(s, "schema_version", -1, &v), 0);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_meta_get(s, "next_key", -1, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_object_put(s, &(store_object){1, 1, "m", 1}), 0);
+    assert_int_equal(store_commit(s), 0);
+    store_close(s);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        T(test_open_creates_schema),      T(test_open_rejects_bad_locations),
-        T(test_definitions_put_and_load), T(test_instances_put_replace_get_load),
-        T(test_records_append_and_read),  T(test_meta_counters),
-        T(test_rollback_discards),        T(test_reopen_sees_committed_only),
-        T(test_read_only_handle),         T(test_kill_before_commit),
-        T(test_failed_commit_rolls_back), T(test_not_a_database),
+        T(test_open_creates_schema),
+        T(test_open_rejects_bad_locations),
+        T(test_objects),
+        T(test_schema_upgrade_from_1),
+        T(test_definitions_put_and_load),
+        T(test_instances_put_replace_get_load),
+        T(test_records_append_and_read),
+        T(test_meta_counters),
+        T(test_rollback_discards),
+        T(test_reopen_sees_committed_only),
+        T(test_read_only_handle),
+        T(test_kill_before_commit),
+        T(test_failed_commit_rolls_back),
+        T(test_not_a_database),
         T(test_newer_schema_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,6 +167,27 @@ int baton_throw_error(baton *b, uint64_t job_key, const char *code, const char *
                       baton_error *err);
 int baton_update_job_retries(baton *b, uint64_t job_key, int retries, baton_error *err);
 
+/* ---- messages ---------------------------------------------------------------------- */
+
+typedef struct baton_message {
+    const char *name;            /* required */
+    const char *correlation_key; /* NULL: "" */
+    int64_t time_to_live_ms;     /* buffered this long for subscriptions opening later */
+    const char *message_id;      /* NULL: none; else unique among buffered messages */
+    const char *variables_json;  /* NULL: none */
+} baton_message;
+
+/* Publishes a message: it correlates to the instances waiting for its name
+ * and correlation key (once per process), starts the processes with a
+ * message start event of its name, and stays buffered for its time to live.
+ * BATON_ECONFLICT: a message with the same name, key and id is buffered. */
+int baton_publish_message(baton *b, const baton_message *m, uint64_t *key, baton_error *err);
+/* Correlates a message at once, without buffering; *instance_key = the
+ * first instance it reached. BATON_ENOTFOUND (nothing changed) when no
+ * instance waits for it and no process starts with it. */
+int baton_correlate_message(baton *b, const baton_message *m, uint64_t *key, uint64_t *instance_key,
+                            baton_error *err);
+
 /* ---- incidents ------------------------------------------------------------------- */
 
 typedef struct baton_incident {
@@ -185,7 +206,8 @@ int baton_resolve_incident(baton *b, uint64_t incident_key, baton_error *err);
 
 /* ---- time --------------------------------------------------------------------------- */
 
-/* Fires what is due now (job time-outs, back-offs) and commits. Returns the
+/* Fires what is due now (job time-outs, back-offs, timers, the end of
+ * messages' time to live) and commits. Returns the
  * next due time in ms since the epoch (INT64_MAX: nothing scheduled), or a
  * negative error code. */
 int64_t baton_tick(baton *b, baton_error *err);

@@ -1,18 +1,21 @@
 /*
  * codec.c — an instance's whole state as bytes, for the store.
  *
- * Format (version 1): a byte 'B', a version byte, then unsigned LEB128
+ * Format (version 2): a byte 'B', a version byte, then unsigned LEB128
  * varints, zigzag for signed numbers, and strings as varint length + bytes:
  *
- *   instance   state, compensation_seq, n_elems, elem*
+ *   instance   state, compensation_seq, start correlation key?, n_elems, elem*
  *   elem       key, element, state, scope key (0: none), active_children,
  *              n_join_waiting, join tokens (count, (flow, tokens)*),
  *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
  *              compensation?, compensating_for key (0: none),
- *              timers (count, (key, event, due, interval, repeats)*)
+ *              timers (count, (key, event, due, interval, repeats)*),
+ *              message subscriptions (count, (key, event, name, key)*)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
  *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
+ *
+ * Version 1 (no start correlation key, no subscriptions) is still read.
  *
  * Element instances are written in creation order, so a scope always comes
  * before its children and decoding links them in one pass. Decoding checks
@@ -25,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CODEC_VERSION 1
+#define CODEC_VERSION 2
 
 /* ---- writing ---------------------------------------------------------------- */
 
@@ -135,6 +138,14 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_i(b, t->interval_ms);
         put_i(b, t->repeats);
     }
+    put_u(b, (uint64_t)el->n_msubs);
+    for (int i = 0; i < el->n_msubs; i++) {
+        const eng_msub *s = el->msubs[i];
+        put_u(b, s->key);
+        put_u(b, (uint64_t)s->event);
+        put_str(b, s->name);
+        put_str(b, s->correlation_key);
+    }
 }
 
 void eng_codec_encode(const eng_instance *inst, char **out, size_t *len) {
@@ -143,6 +154,7 @@ void eng_codec_encode(const eng_instance *inst, char **out, size_t *len) {
     bt_buf_putc(&b, CODEC_VERSION);
     put_u(&b, inst->state);
     put_u(&b, inst->compensation_seq);
+    put_str(&b, inst->start_correlation_key);
     put_u(&b, (uint64_t)inst->n_elems);
     int n_flows = inst->def->process->n_flows;
     for (int i = 0; i < inst->n_elems; i++)
@@ -243,7 +255,8 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     reader r = {(const unsigned char *)data, (const unsigned char *)data + len, false};
     if (len < 2 || data[0] != 'B')
         return corrupt(err, "bad header");
-    if (data[1] != CODEC_VERSION)
+    int version = data[1];
+    if (version != 1 && version != CODEC_VERSION)
         return bt_error_set(err, BT_EUNSUPPORTED, "instance state version %d is not supported",
                             data[1]);
     r.p += 2;
@@ -252,6 +265,8 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     inst->def = def;
     inst->state = (eng_instance_state)get_u(&r);
     inst->compensation_seq = get_u(&r);
+    if (version >= 2)
+        inst->start_correlation_key = get_str(&r);
     uint64_t n_elems = get_u(&r);
     if (r.bad || n_elems == 0 || n_elems > 10000000) {
         bt_free(inst);
@@ -401,6 +416,23 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             }
             t->event = (int)event;
             eng_timer_attach(e, el, t);
+        }
+        uint64_t n_msubs = version >= 2 ? get_u(&r) : 0;
+        for (uint64_t k = 0; k < n_msubs && !r.bad; k++) {
+            eng_msub *s = bt_xcalloc(1, sizeof *s);
+            s->key = get_u(&r);
+            uint64_t event = get_u(&r);
+            s->name = get_str(&r);
+            s->correlation_key = get_str(&r);
+            if (r.bad || event >= (uint64_t)p->n_elements || !s->name || !s->correlation_key) {
+                r.bad = true;
+                bt_free(s->name);
+                bt_free(s->correlation_key);
+                bt_free(s);
+                break;
+            }
+            s->event = (int)event;
+            eng_msub_attach(e, el, s);
         }
         if (r.bad)
             rc = corrupt(err, "element instance data");

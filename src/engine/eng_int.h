@@ -13,6 +13,9 @@
  *                       flow scope, variables if it is a scope, the job of a
  *                       job task, join counters and compensation records.
  *   eng_job, eng_incident   belong to the element instance they are about.
+ *   eng_timer, eng_msub     timers and message subscriptions, likewise.
+ *   eng_message         a published message while it is buffered: engine-
+ *                       level state, stored as an object of its own.
  *
  * Steps: a command does not recurse through the model. It enqueues steps
  * (activate this element, complete that one, take a flow, ...) and the
@@ -134,6 +137,32 @@ typedef struct eng_timer {
     int repeats;         /* firings left after this one; -1 forever */
 } eng_timer;
 
+/* A message subscription: a message catch event or receive task waiting,
+ * a message boundary event of an active activity, or a message branch of a
+ * waiting event-based gateway. It belongs to `elem` like a timer, and the
+ * engine indexes it by message name and correlation key (messages.c). */
+typedef struct eng_msub {
+    uint64_t key;
+    eng_elem *elem;
+    int event; /* the catching element's index in the model */
+    char *name, *correlation_key;
+    struct eng_msub *prev, *next; /* the subscriptions of this name and key, oldest first */
+} eng_msub;
+
+/* A published message while it is buffered (its time to live runs). */
+typedef struct eng_message {
+    uint64_t key;
+    char *name, *correlation_key;
+    char *message_id;      /* NULL: none */
+    feel_value *variables; /* a context */
+    int64_t published_ms, deadline_ms;
+    char **processes; /* the process ids it correlated to (once per process) */
+    int n_processes;
+    struct eng_message *prev, *next; /* the messages of this name and key, oldest first */
+    bool dirty;                      /* to write (or delete, once gone) at the next take */
+    bool gone;                       /* expired: removed from the indexes, freed when written */
+} eng_message;
+
 /* A completed activity that can be compensated, in the scope where it
  * completed. A completed sub-process leaves one record of its own whose
  * `group` holds the records of its completed children. */
@@ -162,6 +191,8 @@ struct eng_elem {
     eng_job *job;        /* job tasks while waiting */
     eng_timer **timers;  /* timers this element instance owns */
     int n_timers;
+    eng_msub **msubs; /* message subscriptions this element instance owns */
+    int n_msubs;
     eng_incident *incident;
     /* Parallel-gateway joins in this scope: tokens that arrived per flow. */
     int *join_tokens;   /* indexed by flow index, allocated lazily */
@@ -177,6 +208,7 @@ struct eng_elem {
      * it has happened already and completes at once. */
     int triggered_event;
     bool pre_triggered;
+    feel_value *trigger_vars; /* the gateway's message variables, for that event */
 };
 
 struct eng_instance {
@@ -190,26 +222,37 @@ struct eng_instance {
     int n_incidents;
     uint64_t compensation_seq;
     eng_vars final_vars; /* the root scope's variables once the instance completed */
+    /* Started by a message start event with this correlation key: no other
+     * instance of the process starts for the key while this one is active. */
+    char *start_correlation_key;
+    /* Transient, while the instance starts: the start event to activate
+     * (0: the none start event) and the variables of the message. */
+    int start_at;
+    feel_value *start_vars; /* a reference */
     bool dirty;
 };
 
 typedef enum eng_step_kind {
     STEP_ACTIVATE, /* run the activation of elem (input mappings, behaviour) */
     STEP_COMPLETE, /* complete elem (output mappings, flows) */
+    STEP_POLL,     /* subscription `arg` of elem looks for a buffered message */
 } eng_step_kind;
 
 typedef struct eng_step {
     eng_step_kind kind;
     uint64_t instance_key;
     uint64_t elem_key;
+    uint64_t arg;
 } eng_step;
 
-/* The due-time heap: job deadlines and back-offs. Entries are checked when
- * popped (lazy deletion): a stale entry is skipped. */
+/* The due-time heap: job deadlines and back-offs, timers, the ends of
+ * messages' time to live. Entries are checked when popped (lazy deletion):
+ * a stale entry is skipped. */
+typedef enum eng_due_kind { DUE_JOB, DUE_TIMER, DUE_MESSAGE } eng_due_kind;
 typedef struct eng_due {
     int64_t at;
-    uint64_t job_key; /* a job's key, or a timer's */
-    bool timer;
+    uint64_t key; /* the job's, timer's or message's */
+    eng_due_kind kind;
 } eng_due;
 
 struct eng_engine {
@@ -218,15 +261,21 @@ struct eng_engine {
     uint64_t next_position;
     int64_t now; /* the current command's time */
 
-    bt_map definitions;   /* key → eng_definition */
-    bt_smap families;     /* bpmn_process_id → eng_process_family */
-    bt_map instances;     /* key → eng_instance (active, and ended until flushed) */
-    bt_map elems;         /* element instance key → eng_elem */
-    bt_map jobs;          /* key → eng_job */
-    bt_map incidents;     /* key → eng_incident */
-    bt_map timers;        /* key → eng_timer */
-    bt_smap job_queues;   /* type → eng_job_queue */
-    bt_smap business_ids; /* "processId\nbusinessId" → eng_instance (active only) */
+    bt_map definitions;    /* key → eng_definition */
+    bt_smap families;      /* bpmn_process_id → eng_process_family */
+    bt_map instances;      /* key → eng_instance (active, and ended until flushed) */
+    bt_map elems;          /* element instance key → eng_elem */
+    bt_map jobs;           /* key → eng_job */
+    bt_map incidents;      /* key → eng_incident */
+    bt_map timers;         /* key → eng_timer */
+    bt_smap job_queues;    /* type → eng_job_queue */
+    bt_smap business_ids;  /* "processId\nbusinessId" → eng_instance (active only) */
+    bt_map msubs;          /* key → eng_msub */
+    bt_smap msub_index;    /* message name + correlation key → eng_msub_list */
+    bt_map messages;       /* key → eng_message (buffered) */
+    bt_smap message_index; /* message name + correlation key → eng_message_list */
+    bt_smap message_ids;   /* message name + correlation key + message id → eng_message */
+    bt_smap start_keys;    /* process id + correlation key → eng_instance started by a message */
 
     eng_due *due;
     size_t n_due, cap_due;
@@ -241,7 +290,10 @@ struct eng_engine {
     size_t n_dirty, cap_dirty;
     eng_definition **new_defs;
     size_t n_new_defs, cap_new_defs;
-    eng_instance_row *rows; /* built by eng_changes_take */
+    eng_message **dirty_messages;
+    size_t n_dirty_messages, cap_dirty_messages;
+    eng_object_row *object_rows; /* built by eng_changes_take */
+    eng_instance_row *rows;      /* built by eng_changes_take */
     eng_definition_row *def_rows;
 };
 
@@ -256,9 +308,22 @@ void eng_record_add(eng_engine *e, const char *value_type, const char *intent, u
                     uint64_t instance_key, char *value, size_t len);
 void eng_instance_touch(eng_engine *e, eng_instance *inst);
 void eng_step_push(eng_engine *e, eng_step_kind kind, eng_elem *elem);
+void eng_step_push_poll(eng_engine *e, eng_elem *elem, uint64_t sub_key);
 void eng_steps_run(eng_engine *e);
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key);
 void eng_due_push_timer(eng_engine *e, int64_t at, uint64_t timer_key);
+void eng_due_push_message(eng_engine *e, int64_t at, uint64_t message_key);
+/* Starts an instance of def at start event `start_at` (0: the none start
+ * event) with the instance variables `vars` and, on that start event, the
+ * message variables `start_vars` (both may be NULL). Steps are pushed, not
+ * run. */
+eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_value *vars,
+                                 const char *business_id, int start_at,
+                                 const feel_value *start_vars);
+/* The latest version of a process id, or NULL. */
+eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_process_id);
+/* "processId\n<key>": the slot of a business id or a start correlation key. */
+char *eng_process_slot(const char *bpmn_process_id, const char *key);
 /* The process element instance ended: the instance is COMPLETED / TERMINATED. */
 void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state state);
 
@@ -288,6 +353,15 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
  * (non-interrupting, or not caught at all) `from` goes on and false is
  * returned. */
 bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code);
+/* Event `event` (a catch event, receive task, boundary event, or the target
+ * of an event-based gateway) happened for its owner `owner`: the catch
+ * completes, the gateway leaves toward it, a boundary event interrupts or
+ * starts a parallel path. vars: a message's variables (NULL for a timer),
+ * set on the event's element instance — locally when it has output
+ * mappings, else propagated. */
+void eng_event_occur(eng_engine *e, eng_elem *owner, int event, const feel_value *vars);
+/* Sets an event's variables on its element instance (see eng_event_occur). */
+void eng_event_vars_apply(eng_engine *e, eng_elem *el, const feel_value *vars);
 
 /* ---- variables.c ---------------------------------------------------------------- */
 const feel_value *eng_vars_get(const eng_vars *v, const char *name, size_t len);
@@ -335,6 +409,35 @@ void eng_timer_fire(eng_engine *e, eng_timer *t);
 void eng_timer_free(eng_engine *e, eng_timer *t);
 /* Adds a decoded timer to el and the engine's indexes. */
 void eng_timer_attach(eng_engine *e, eng_elem *el, eng_timer *t);
+
+/* ---- messages.c ------------------------------------------------------------------------ */
+/* Opens the subscription of message catch `event` for el (a catch event,
+ * receive task, activity with a message boundary, or event-based gateway):
+ * evaluates the name and correlation key, then looks for a buffered
+ * message (a STEP_POLL). On a bad value raises an EXTRACT_VALUE_ERROR
+ * incident on el and returns false. */
+bool eng_msub_open(eng_engine *e, eng_elem *el, int event);
+/* Whether el has a subscription for event. */
+bool eng_msub_has(const eng_elem *el, int event);
+/* Closes every subscription el owns (recorded DELETED). */
+void eng_msubs_close(eng_engine *e, eng_elem *el);
+/* Frees a subscription without a record (the instance is being freed). */
+void eng_msub_free(eng_engine *e, eng_msub *s);
+/* Adds a decoded subscription to el and the engine's indexes. */
+void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s);
+/* STEP_POLL: subscription sub_key looks for a buffered message. */
+void eng_msub_poll(eng_engine *e, uint64_t sub_key);
+/* A message's time to live ended. */
+void eng_message_expire(eng_engine *e, uint64_t message_key);
+/* An instance started by a message ended: a buffered message for the same
+ * key may start the next one. */
+void eng_message_start_released(eng_engine *e, eng_instance *inst);
+/* Frees every buffered message (the engine is being freed). */
+void eng_messages_free(eng_engine *e);
+/* Writes the dirty messages as object rows (out has room for all). */
+size_t eng_messages_rows(eng_engine *e, eng_object_row *out);
+/* The rows were written: forget expired messages. */
+void eng_messages_written(eng_engine *e);
 
 /* ---- compensation.c ---------------------------------------------------------------- */
 /* Remembers that el (an activity) completed in its scope. */

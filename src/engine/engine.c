@@ -78,11 +78,16 @@ void eng_free(eng_engine *e) {
     bt_map_free(&e->timers);
     bt_smap_free(&e->job_queues);
     bt_smap_free(&e->business_ids);
+    eng_messages_free(e);
+    bt_map_free(&e->msubs);
+    bt_smap_free(&e->msub_index);
+    bt_smap_free(&e->start_keys);
     bt_free(e->due);
     bt_free(e->steps);
     bt_free(e->records);
     bt_free(e->dirty);
     bt_free(e->new_defs);
+    bt_free(e->dirty_messages);
     bt_free(e);
 }
 
@@ -136,7 +141,12 @@ void eng_step_push(eng_engine *e, eng_step_kind kind, eng_elem *el) {
             e->steps = bt_xrealloc(e->steps, e->steps_cap * sizeof *e->steps);
         }
     }
-    e->steps[e->steps_tail++] = (eng_step){kind, el->inst->key, el->key};
+    e->steps[e->steps_tail++] = (eng_step){kind, el->inst->key, el->key, 0};
+}
+
+void eng_step_push_poll(eng_engine *e, eng_elem *el, uint64_t sub_key) {
+    eng_step_push(e, STEP_POLL, el);
+    e->steps[e->steps_tail - 1].arg = sub_key;
 }
 
 /* Runs queued steps until none is left. A step whose element instance is
@@ -159,12 +169,14 @@ void eng_steps_run(eng_engine *e) {
                      "wait state; is there a loop through gateways or events?",
                      ENG_MAX_STEPS);
             eng_incident_raise(e, el, ENG_INC_UNKNOWN, 0, msg);
-            el->incident->step = (int)st.kind + 1;
+            if (st.kind != STEP_POLL) /* a poll is repeated by the next message anyway */
+                el->incident->step = (int)st.kind + 1;
             continue;
         }
         switch (st.kind) {
         case STEP_ACTIVATE: eng_elem_run_activate(e, el); break;
         case STEP_COMPLETE: eng_elem_run_complete(e, el); break;
+        case STEP_POLL: eng_msub_poll(e, st.arg); break;
         }
     }
     e->steps_head = e->steps_tail = 0;
@@ -191,11 +203,15 @@ static void due_sift_down(eng_due *h, size_t n, size_t i) {
 /* Whether a heap entry still stands for a deadline or back-off of its job,
  * or for its timer's next firing. */
 static bool due_live(const eng_engine *e, const eng_due *d) {
-    if (d->timer) {
-        const eng_timer *t = bt_map_get(&e->timers, d->job_key);
+    if (d->kind == DUE_TIMER) {
+        const eng_timer *t = bt_map_get(&e->timers, d->key);
         return t && t->due_ms == d->at;
     }
-    const eng_job *job = bt_map_get(&e->jobs, d->job_key);
+    if (d->kind == DUE_MESSAGE) {
+        const eng_message *m = bt_map_get(&e->messages, d->key);
+        return m && m->deadline_ms == d->at;
+    }
+    const eng_job *job = bt_map_get(&e->jobs, d->key);
     return job && ((job->state == ENG_JOB_ACTIVATED && job->deadline_ms == d->at) ||
                    (job->state == ENG_JOB_FAILED && job->backoff_until_ms == d->at));
 }
@@ -216,15 +232,19 @@ static void due_compact(eng_engine *e) {
 static void due_insert(eng_engine *e, eng_due entry);
 
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key) {
-    due_insert(e, (eng_due){at, job_key, false});
+    due_insert(e, (eng_due){at, job_key, DUE_JOB});
 }
 
 void eng_due_push_timer(eng_engine *e, int64_t at, uint64_t timer_key) {
-    due_insert(e, (eng_due){at, timer_key, true});
+    due_insert(e, (eng_due){at, timer_key, DUE_TIMER});
+}
+
+void eng_due_push_message(eng_engine *e, int64_t at, uint64_t message_key) {
+    due_insert(e, (eng_due){at, message_key, DUE_MESSAGE});
 }
 
 static void due_insert(eng_engine *e, eng_due entry) {
-    if (e->n_due >= 4096 && e->n_due > 4 * (e->jobs.count + e->timers.count))
+    if (e->n_due >= 4096 && e->n_due > 4 * (e->jobs.count + e->timers.count + e->messages.count))
         due_compact(e);
     if (e->n_due == e->cap_due) {
         e->cap_due = e->cap_due ? e->cap_due * 2 : 64;
@@ -254,15 +274,21 @@ int64_t eng_tick(eng_engine *e, int64_t now) {
     e->now = now;
     while (e->n_due > 0 && e->due[0].at <= now) {
         eng_due d = due_pop(e);
-        if (d.timer) {
-            eng_timer *t = bt_map_get(&e->timers, d.job_key);
+        if (d.kind == DUE_TIMER) {
+            eng_timer *t = bt_map_get(&e->timers, d.key);
             if (t && t->due_ms == d.at) {
                 eng_timer_fire(e, t);
                 eng_steps_run(e);
             }
             continue;
         }
-        eng_job *job = bt_map_get(&e->jobs, d.job_key);
+        if (d.kind == DUE_MESSAGE) {
+            const eng_message *m = bt_map_get(&e->messages, d.key);
+            if (m && m->deadline_ms == d.at)
+                eng_message_expire(e, d.key);
+            continue;
+        }
+        eng_job *job = bt_map_get(&e->jobs, d.key);
         if (!job)
             continue; /* completed or cancelled since */
         if (job->state == ENG_JOB_ACTIVATED && job->deadline_ms == d.at) {
@@ -457,7 +483,7 @@ int eng_deploy(eng_engine *e, int64_t now, const eng_resource *res, int n, eng_d
 
 /* ---- instances --------------------------------------------------------------------- */
 
-static char *business_slot(const char *process_id, const char *business_id) {
+char *eng_process_slot(const char *process_id, const char *business_id) {
     bt_buf b = BT_BUF_INIT;
     bt_buf_printf(&b, "%s\n%s", process_id, business_id);
     char *s = bt_buf_take(&b);
@@ -496,7 +522,7 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
     if (start->variables && feel_value_type(start->variables) != FEEL_CONTEXT)
         return bt_error_set(err, BT_EINVAL, "variables must be a JSON object");
     if (start->business_id && start->business_id[0]) {
-        char *slot = business_slot(def->bpmn_process_id, start->business_id);
+        char *slot = eng_process_slot(def->bpmn_process_id, start->business_id);
         eng_instance *dup = bt_smap_get(&e->business_ids, slot);
         bt_free(slot);
         if (dup)
@@ -505,17 +531,26 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
                 def->bpmn_process_id, start->business_id, (unsigned long long)dup->key);
     }
     if (def->process->elements[0].start_event < 0)
-        return bt_error_set(err, BT_EINVAL, "process '%s' has no none start event",
+        return bt_error_set(err, BT_EINVAL,
+                            "process '%s' has no none start event (it starts by messages)",
                             def->bpmn_process_id);
+    eng_instance *inst = eng_instance_begin(e, def, start->variables, start->business_id, 0, NULL);
+    eng_steps_run(e);
+    *key = inst->key;
+    return BT_OK;
+}
 
+eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_value *vars,
+                                 const char *business_id, int start_at,
+                                 const feel_value *start_vars) {
     eng_instance *inst = bt_xcalloc(1, sizeof *inst);
     inst->key = eng_key_next(e);
     inst->def = def;
     inst->state = ENG_INSTANCE_ACTIVE;
-    inst->start_ms = now;
-    if (start->business_id && start->business_id[0]) {
-        inst->business_id = bt_xstrdup(start->business_id);
-        char *slot = business_slot(def->bpmn_process_id, start->business_id);
+    inst->start_ms = e->now;
+    if (business_id && business_id[0]) {
+        inst->business_id = bt_xstrdup(business_id);
+        char *slot = eng_process_slot(def->bpmn_process_id, business_id);
         bt_smap_put(&e->business_ids, slot, inst);
         bt_free(slot);
     }
@@ -524,13 +559,17 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
 
     /* The process element instance has the instance's key, as in Zeebe. */
     eng_elem *root = eng_elem_new(e, inst, NULL, 0);
-    if (start->variables)
-        eng_vars_merge(e, root, start->variables, true);
+    if (vars)
+        eng_vars_merge(e, root, vars, true);
+    inst->start_at = start_at;
+    inst->start_vars = feel_value_ref((feel_value *)start_vars);
     eng_elem_record(e, root, "ELEMENT_ACTIVATING");
     eng_step_push(e, STEP_ACTIVATE, root);
-    eng_steps_run(e);
-    *key = inst->key;
-    return BT_OK;
+    return inst;
+}
+
+eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_process_id) {
+    return family_latest(bt_smap_get(&e->families, bpmn_process_id));
 }
 
 int eng_instance_cancel(eng_engine *e, int64_t now, uint64_t key, bt_error *err) {
@@ -568,11 +607,13 @@ void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state st
     inst->state = state;
     inst->end_ms = e->now;
     if (inst->business_id) {
-        char *slot = business_slot(inst->def->bpmn_process_id, inst->business_id);
+        char *slot = eng_process_slot(inst->def->bpmn_process_id, inst->business_id);
         bt_smap_remove(&e->business_ids, slot);
         bt_free(slot);
     }
     eng_instance_touch(e, inst);
+    if (inst->start_correlation_key)
+        eng_message_start_released(e, inst);
 }
 
 /* ---- changes ------------------------------------------------------------------------- */
@@ -589,6 +630,13 @@ static void changes_clear(eng_engine *e) {
     }
     bt_free(e->def_rows);
     e->def_rows = NULL;
+    if (e->object_rows) {
+        for (size_t i = 0; i < e->n_dirty_messages; i++)
+            bt_free(e->object_rows[i].data);
+        bt_free(e->object_rows);
+        e->object_rows = NULL;
+    }
+    eng_messages_written(e);
     for (size_t i = 0; i < e->n_dirty; i++) {
         eng_instance *inst = e->dirty[i];
         inst->dirty = false;
@@ -640,6 +688,15 @@ void eng_changes_take(eng_engine *e, eng_changes *out) {
     }
     out->definitions = e->def_rows;
     out->n_definitions = e->n_new_defs;
+    if (e->object_rows) {
+        for (size_t i = 0; i < e->n_dirty_messages; i++)
+            bt_free(e->object_rows[i].data);
+        bt_free(e->object_rows);
+    }
+    e->object_rows =
+        bt_xcalloc(e->n_dirty_messages ? e->n_dirty_messages : 1, sizeof *e->object_rows);
+    out->objects = e->object_rows;
+    out->n_objects = eng_messages_rows(e, e->object_rows);
     out->next_key = e->next_key;
     out->next_position = e->next_position;
 }
@@ -706,8 +763,13 @@ int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *e
     inst->start_ms = row->start_ms;
     if (row->business_id && row->business_id[0]) {
         inst->business_id = bt_xstrdup(row->business_id);
-        char *slot = business_slot(def->bpmn_process_id, row->business_id);
+        char *slot = eng_process_slot(def->bpmn_process_id, row->business_id);
         bt_smap_put(&e->business_ids, slot, inst);
+        bt_free(slot);
+    }
+    if (inst->start_correlation_key) {
+        char *slot = eng_process_slot(def->bpmn_process_id, inst->start_correlation_key);
+        bt_smap_put(&e->start_keys, slot, inst);
         bt_free(slot);
     }
     bt_map_put(&e->instances, inst->key, inst);

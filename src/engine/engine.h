@@ -156,10 +156,37 @@ int eng_job_update_timeout(eng_engine *e, int64_t now, uint64_t job_key, int64_t
  * BT_ECONFLICT when a JOB_NO_RETRIES incident's job still has 0 retries. */
 int eng_incident_resolve(eng_engine *e, int64_t now, uint64_t incident_key, bt_error *err);
 
+/* ---- messages ----------------------------------------------------------------------- */
+
+typedef struct eng_message_pub {
+    const char *name;            /* required */
+    const char *correlation_key; /* NULL: "" */
+    int64_t ttl_ms;              /* how long it stays buffered; 0: not at all */
+    const char *message_id;      /* NULL or "": none */
+    const feel_value *variables; /* a context, or NULL */
+} eng_message_pub;
+
+/* Publishes a message (Zeebe's rules): it correlates to the open
+ * subscriptions of its name and correlation key — once per process id,
+ * the oldest subscription first — and starts an instance of each process
+ * whose latest version has a message start event of its name (unless an
+ * instance that a message with the same correlation key started is still
+ * active); then it stays buffered for ttl_ms, for subscriptions that open
+ * later. BT_ECONFLICT: a message with the same name, correlation key and
+ * message id is buffered. *key = the message's key. */
+int eng_message_publish(eng_engine *e, int64_t now, const eng_message_pub *m, uint64_t *key,
+                        bt_error *err);
+/* Publishes and correlates at once, without buffering (ttl_ms ignored).
+ * *instance_key = the first instance it correlated to or started.
+ * BT_ENOTFOUND, with no change, when nothing would take it. */
+int eng_message_correlate(eng_engine *e, int64_t now, const eng_message_pub *m, uint64_t *key,
+                          uint64_t *instance_key, bt_error *err);
+
 /* ---- time -------------------------------------------------------------------------- */
 
 /* Fires what is due at `now`: activated jobs past their deadline return to
- * the pool (TIMED_OUT), failed jobs whose back-off ended become activatable.
+ * the pool (TIMED_OUT), failed jobs whose back-off ended become activatable,
+ * timers fire, buffered messages whose time to live ended expire.
  * Returns the next due time (ms), or INT64_MAX when nothing is scheduled. */
 int64_t eng_tick(eng_engine *e, int64_t now);
 
@@ -313,6 +340,16 @@ typedef struct eng_instance_row {
     size_t state_len;
 } eng_instance_row;
 
+/* State of the engine that belongs to no instance (a buffered message), as
+ * the store keeps it: data NULL means the object is gone (delete it). */
+enum { ENG_OBJECT_MESSAGE = 1 };
+typedef struct eng_object_row {
+    uint64_t key;
+    int kind; /* ENG_OBJECT_* */
+    char *data;
+    size_t len;
+} eng_object_row;
+
 typedef struct eng_changes {
     eng_record *records;
     size_t n_records;
@@ -320,6 +357,8 @@ typedef struct eng_changes {
     size_t n_definitions;
     eng_instance_row *instances;
     size_t n_instances;
+    eng_object_row *objects;
+    size_t n_objects;
     uint64_t next_key;      /* to store in meta */
     uint64_t next_position; /* to store in meta */
 } eng_changes;
@@ -338,5 +377,8 @@ void eng_changes_done(eng_engine *e);
 void eng_restore_counters(eng_engine *e, uint64_t next_key, uint64_t next_position);
 int eng_restore_definition(eng_engine *e, const eng_definition_row *row, bt_error *err);
 int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *err);
+/* Restores an engine object; after the instances (BT_ECORRUPT if it does
+ * not decode, BT_EUNSUPPORTED for an unknown kind). */
+int eng_restore_object(eng_engine *e, const eng_object_row *row, bt_error *err);
 
 #endif

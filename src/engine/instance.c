@@ -134,6 +134,10 @@ static void elem_free(eng_engine *e, eng_elem *el) {
     while (el->n_timers > 0)
         eng_timer_free(e, el->timers[el->n_timers - 1]);
     bt_free(el->timers);
+    while (el->n_msubs > 0)
+        eng_msub_free(e, el->msubs[el->n_msubs - 1]);
+    bt_free(el->msubs);
+    feel_value_unref(el->trigger_vars);
     eng_vars_free(&el->vars);
     bt_free(el->join_tokens);
     eng_compensable_free(el->compensable, el->n_compensable);
@@ -165,7 +169,14 @@ typedef void (*activate_fn)(eng_engine *e, eng_elem *el);
 static void activate_container(eng_engine *e, eng_elem *el) {
     set_activated(e, el);
     const bpmn_element *m = eng_elem_model(el);
-    if (m->start_event >= 0)
+    eng_instance *inst = el->inst;
+    if (!el->scope && inst->start_at > 0) { /* started by a message start event */
+        eng_elem *start = eng_elem_activate(e, el, inst->start_at);
+        eng_event_vars_apply(e, start, inst->start_vars);
+        feel_value_unref(inst->start_vars);
+        inst->start_at = 0;
+        inst->start_vars = NULL;
+    } else if (m->start_event >= 0)
         eng_elem_activate(e, el, m->start_event);
     else
         eng_step_push(e, STEP_COMPLETE, el); /* an empty sub-process */
@@ -214,34 +225,63 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
     }
 }
 
-/* A timer catch event waits for its timer (timers.c fires it); a link
- * catch event is where a link throw continues, and passes the token on. */
+/* A timer catch event waits for its timer (timers.c fires it), a message
+ * catch event for its message (messages.c); a link catch event is where a
+ * link throw continues, and passes the token on. */
 static void activate_catch_event(eng_engine *e, eng_elem *el) {
     if (el->state == ENG_ACTIVATING)
         set_activated(e, el);
-    if (eng_elem_model(el)->event != BPMN_EVENT_TIMER || el->pre_triggered) {
+    bpmn_event_kind kind = eng_elem_model(el)->event;
+    if (el->pre_triggered || (kind != BPMN_EVENT_TIMER && kind != BPMN_EVENT_MESSAGE)) {
         eng_step_push(e, STEP_COMPLETE, el);
         return;
     }
-    if (el->n_timers == 0)
-        eng_timer_create(e, el, el->element); /* raises an incident when it cannot */
+    /* Each raises an incident when it cannot. */
+    if (kind == BPMN_EVENT_TIMER && el->n_timers == 0)
+        eng_timer_create(e, el, el->element);
+    else if (kind == BPMN_EVENT_MESSAGE && !eng_msub_has(el, el->element))
+        eng_msub_open(e, el, el->element);
+}
+
+/* A receive task waits for its message, like a message catch event, but is
+ * an activity (boundary events, input mappings). */
+static void activate_receive_task(eng_engine *e, eng_elem *el) {
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
+    if (!eng_msub_has(el, el->element))
+        eng_msub_open(e, el, el->element);
+}
+
+/* Opens what waits for `event` on behalf of el: its timer, or its message
+ * subscription (unless el has it already: an incident being retried).
+ * false when it could not (an incident was raised on el). */
+static bool wait_for(eng_engine *e, eng_elem *el, int event) {
+    const bpmn_element *ev = &eng_instance_process(el->inst)->elements[event];
+    if (ev->event == BPMN_EVENT_MESSAGE)
+        return eng_msub_has(el, event) || eng_msub_open(e, el, event);
+    if (ev->event != BPMN_EVENT_TIMER)
+        return true;
+    for (int k = 0; k < el->n_timers; k++)
+        if (el->timers[k]->event == event)
+            return true;
+    return eng_timer_create(e, el, event);
 }
 
 /* An event-based gateway waits for the first of its events: it holds the
- * timers of the catch events it leads to; the first to fire completes the
- * gateway, which leaves through that event's flow (timers.c, below). */
+ * timers and message subscriptions of the catch events it leads to; the
+ * first to happen completes the gateway, which leaves through that event's
+ * flow (eng_event_occur, below). */
 static void activate_event_gateway(eng_engine *e, eng_elem *el) {
     if (el->state == ENG_ACTIVATING)
         set_activated(e, el);
     const bpmn_element *m = eng_elem_model(el);
     const bpmn_process *p = eng_instance_process(el->inst);
+    uint64_t key = el->key;
     for (int i = 0; i < m->n_outgoing; i++) {
-        int event = p->flows[m->outgoing[i]].target;
-        bool has = false;
-        for (int k = 0; k < el->n_timers && !has; k++)
-            has = el->timers[k]->event == event;
-        if (!has && !eng_timer_create(e, el, event))
+        if (!wait_for(e, el, p->flows[m->outgoing[i]].target))
             return;
+        if (bt_map_get(&e->elems, key) != el || el->triggered_event > 0)
+            return; /* a buffered message came at once */
     }
 }
 
@@ -255,8 +295,9 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     /* End and intermediate throw events act on activation. */
     [BPMN_END_EVENT] = activate_throw_event,
     [BPMN_INTERMEDIATE_THROW_EVENT] = activate_throw_event,
-    /* Catch events wait for what they catch (timers so far). */
+    /* Catch events wait for what they catch (timers, messages). */
     [BPMN_INTERMEDIATE_CATCH_EVENT] = activate_catch_event,
+    [BPMN_RECEIVE_TASK] = activate_receive_task,
     /* Job-based tasks create a job and wait for it. */
     [BPMN_SERVICE_TASK] = activate_job_task,
     [BPMN_SEND_TASK] = activate_job_task,
@@ -291,20 +332,14 @@ void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
     }
     uint64_t key = el->key;
     fn(e, el);
-    /* An activity that is now waiting gets its timer boundary events. */
+    /* An activity that is now waiting gets its timer and message boundary
+     * events. A buffered message is looked for by a later step, so the
+     * activity stays as it is while this loop runs. */
     el = bt_map_get(&e->elems, key);
     if (el && el->state == ENG_ACTIVATED && bpmn_is_activity(m->type) && !el->incident) {
-        const bpmn_process *p = eng_instance_process(el->inst);
-        for (int i = 0; i < m->n_boundaries; i++) {
-            const bpmn_element *b = &p->elements[m->boundaries[i]];
-            if (b->event != BPMN_EVENT_TIMER)
-                continue;
-            bool has = false;
-            for (int k = 0; k < el->n_timers && !has; k++)
-                has = el->timers[k]->event == b->index;
-            if (!has && !eng_timer_create(e, el, b->index))
+        for (int i = 0; i < m->n_boundaries; i++)
+            if (!wait_for(e, el, m->boundaries[i]))
                 return;
-        }
     }
 }
 
@@ -559,6 +594,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         el->state = ENG_COMPLETING;
         eng_elem_record(e, el, "ELEMENT_COMPLETING");
         eng_timers_cancel(e, el);
+        eng_msubs_close(e, el);
     }
     if (el->state != ENG_COMPLETING)
         return;
@@ -624,6 +660,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
             flow_record(e, el->scope, f);
             eng_elem *ev = eng_elem_activate(e, el->scope, f->target);
             ev->pre_triggered = true;
+            eng_event_vars_apply(e, ev, el->trigger_vars);
         }
     } else if (m->event == BPMN_EVENT_LINK && m->link_target >= 0)
         eng_elem_activate(e, el->scope, m->link_target); /* a link throw jumps */
@@ -652,6 +689,7 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
     if (el->job)
         eng_job_cancel(e, el->job);
     eng_timers_cancel(e, el);
+    eng_msubs_close(e, el);
     if (el->incident)
         eng_incident_drop(e, el, true);
     el->state = ENG_TERMINATED;
@@ -757,5 +795,43 @@ void eng_instance_free(eng_engine *e, eng_instance *inst) {
     eng_vars_free(&inst->final_vars);
     bt_free(inst->elems);
     bt_free(inst->business_id);
+    bt_free(inst->start_correlation_key);
+    feel_value_unref(inst->start_vars);
     bt_free(inst);
+}
+
+/* ---- events that happen -------------------------------------------------------------------------
+ */
+
+void eng_event_vars_apply(eng_engine *e, eng_elem *el, const feel_value *vars) {
+    if (!vars || feel_context_count(vars) == 0)
+        return;
+    /* With output mappings they stay local to the event, where the mappings
+     * read them; without, they propagate (Zeebe). */
+    eng_vars_merge(e, el, vars, eng_elem_model(el)->n_outputs > 0);
+}
+
+void eng_event_occur(eng_engine *e, eng_elem *owner, int event, const feel_value *vars) {
+    const bpmn_element *ev = &eng_instance_process(owner->inst)->elements[event];
+    if (eng_elem_model(owner)->type == BPMN_EVENT_BASED_GATEWAY) {
+        /* Its other timers and subscriptions go at COMPLETING. */
+        owner->triggered_event = event;
+        if (vars)
+            owner->trigger_vars = feel_value_ref((feel_value *)vars);
+        eng_step_push(e, STEP_COMPLETE, owner);
+        return;
+    }
+    if (ev->type != BPMN_BOUNDARY_EVENT) { /* a catch event or receive task: owner itself */
+        eng_event_vars_apply(e, owner, vars);
+        eng_step_push(e, STEP_COMPLETE, owner);
+        return;
+    }
+    /* A boundary event of the activity `owner`. */
+    eng_elem *scope = owner->scope;
+    if (ev->cancel_activity) {
+        eng_elem_terminate(e, owner); /* cancels its timers and subscriptions */
+        scope->active_children--;
+    }
+    eng_elem *b = eng_elem_activate(e, scope, event);
+    eng_event_vars_apply(e, b, vars);
 }

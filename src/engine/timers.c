@@ -136,28 +136,17 @@ void eng_timer_fire(eng_engine *e, eng_timer *t) {
     eng_elem *owner = t->elem;
     const bpmn_element *ev = &eng_instance_process(owner->inst)->elements[t->event];
     timer_record(e, t, "TRIGGERED");
-    if (eng_elem_model(owner)->type == BPMN_EVENT_BASED_GATEWAY) {
-        owner->triggered_event = t->event; /* its other timers go at COMPLETING */
+    if (ev->type != BPMN_BOUNDARY_EVENT || ev->cancel_activity) {
+        /* Fires once: a catch event, a gateway's branch, an interrupting
+         * boundary event. */
+        int event = t->event;
         eng_timer_free(e, t);
-        eng_step_push(e, STEP_COMPLETE, owner);
+        eng_event_occur(e, owner, event, NULL);
         return;
     }
-    if (ev->type == BPMN_INTERMEDIATE_CATCH_EVENT) {
-        eng_timer_free(e, t);
-        eng_step_push(e, STEP_COMPLETE, owner);
-        return;
-    }
-    /* A boundary event of the activity `owner`. */
-    eng_elem *scope = owner->scope;
-    int boundary = ev->index;
-    if (ev->cancel_activity) {
-        eng_timer_free(e, t);
-        eng_elem_terminate(e, owner); /* cancels its other timers too */
-        scope->active_children--;
-        eng_elem_activate(e, scope, boundary);
-        return;
-    }
-    eng_elem_activate(e, scope, boundary);
+    /* A boundary event that does not interrupt: a parallel path, and a
+     * cycle schedules its next firing. */
+    eng_event_occur(e, owner, t->event, NULL);
     if (t->interval_ms == BPMN_INTERVAL_CRON) {
         /* The next match of the cron expression after now (evaluated again
          * if it is FEEL); if it no longer gives one, the cycle ends. */

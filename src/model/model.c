@@ -246,15 +246,15 @@ int bpmn_find_element(const bpmn_process *p, const char *id) {
     return -1;
 }
 
-const bpmn_error_def *bpmn_ctx_find_error(const bpmn_ctx *c, const char *id) {
+const bpmn_event_def *bpmn_ctx_find_event_def(const bpmn_ctx *c, const char *id) {
     if (!id)
         return NULL;
-    int lo = 0, hi = c->n_error_defs - 1;
+    int lo = 0, hi = c->n_event_defs - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(id, c->error_defs[mid].id);
+        int cmp = strcmp(id, c->event_defs[mid].id);
         if (cmp == 0)
-            return &c->error_defs[mid];
+            return &c->event_defs[mid];
         if (cmp < 0)
             hi = mid - 1;
         else

@@ -120,6 +120,10 @@ typedef struct bpmn_element {
     int n_children;
     const int *children;
     int start_event; /* index of the none start event, or -1 */
+    /* The process: its message start events (indexes), for message
+     * correlation to start instances. */
+    int n_message_starts;
+    const int *message_starts;
 
     /* Activities. */
     int n_boundaries;
@@ -152,6 +156,13 @@ typedef struct bpmn_element {
      * interrupt), given literally or as FEEL ("=..."). */
     bpmn_timer_kind timer_kind;
     bpmn_expr timer;
+
+    /* Message catch events (start, intermediate, boundary) and receive
+     * tasks: the message's name (literal or FEEL; a literal on a start
+     * event) and its correlation key (FEEL or literal; required but on
+     * start events), from the <bpmn:message> the element refers to. */
+    bpmn_expr message_name;
+    bpmn_expr correlation_key;
 
     /* Link events: the name pairs a throw with the one catch of that name in
      * the same scope; link_target is that catch event, for a throw. */

@@ -7,7 +7,7 @@
  *   parse.c     XML → a bpmn_build per executable process: elements and flows
  *               in document order, attributes copied into the arena, FEEL
  *               compiled, references still as ids (default_ref, attached_ref,
- *               error_ref, activity_ref, association ends);
+ *               event_ref, activity_ref, association ends);
  *   validate.c  resolves the ids into indexes, checks the structure (scopes,
  *               start events, reachability, compensation links) and lays the
  *               result out as the immutable bpmn_process;
@@ -52,9 +52,10 @@ typedef struct bpmn_node {
     const char *xml_name;     /* the XML local name, for messages */
     const char *default_ref;  /* exclusive gateway default="flow id" */
     const char *attached_ref; /* boundary event attachedToRef */
-    const char *error_ref;    /* errorRef or escalationRef of the event definition */
+    const char *event_ref;    /* errorRef, escalationRef or messageRef (event definition,
+                                 receive task) */
     const char *activity_ref; /* compensateEventDefinition activityRef */
-    bool has_error_ref;       /* error_ref given (may still be unresolvable) */
+    bool has_event_ref;       /* event_ref given (may still be unresolvable) */
     bool unsupported;         /* already reported as unsupported: exempt from the other checks */
 } bpmn_node;
 
@@ -71,13 +72,17 @@ typedef struct bpmn_build_assoc {
     const char *source_ref, *target_ref;
 } bpmn_build_assoc;
 
-/* <bpmn:error id errorCode> and <bpmn:escalation id escalationCode> at
- * definitions level (one table: ids are unique across the definitions). */
-typedef struct bpmn_error_def {
+/* What an event definition refers to, declared at definitions level (one
+ * table: ids are unique across the definitions): <bpmn:error id errorCode>,
+ * <bpmn:escalation id escalationCode>, and <bpmn:message id name> with its
+ * <zeebe:subscription correlationKey>. */
+typedef struct bpmn_event_def {
     const char *id;
-    const char *code; /* NULL or "" when it has no code */
-    bool escalation;  /* an <escalation>, not an <error> */
-} bpmn_error_def;
+    bpmn_event_kind kind;      /* BPMN_EVENT_ERROR, _ESCALATION or _MESSAGE */
+    const char *code;          /* errors and escalations: NULL or "" when it has no code */
+    bpmn_expr name;            /* messages: the name, literal or FEEL (text NULL: none) */
+    bpmn_expr correlation_key; /* messages: zeebe:subscription correlationKey */
+} bpmn_event_def;
 
 typedef struct bpmn_build {
     const char *id, *name;
@@ -94,8 +99,8 @@ typedef struct bpmn_ctx {
     bpmn_arena *arena;
     int status; /* 0, or BT_ENOMEM once an allocation failed */
     bpmn_errors errs;
-    const bpmn_error_def *error_defs; /* sorted by id */
-    int n_error_defs;
+    const bpmn_event_def *event_defs; /* sorted by id */
+    int n_event_defs;
 } bpmn_ctx;
 
 /* Records a problem: element_id may be NULL, line/column 0 when unknown.
@@ -108,8 +113,8 @@ void bpmn_ctx_report(bpmn_ctx *c, const char *element_id, int line, int column, 
 /* Marks the context as out of memory; returns BT_ENOMEM. */
 int bpmn_ctx_nomem(bpmn_ctx *c);
 
-/* The definitions-level error with this id, or NULL. */
-const bpmn_error_def *bpmn_ctx_find_error(const bpmn_ctx *c, const char *id);
+/* The definitions-level error, escalation or message with this id, or NULL. */
+const bpmn_event_def *bpmn_ctx_find_event_def(const bpmn_ctx *c, const char *id);
 
 /* Frees the build's own vectors (not the arena data). NULL allowed. */
 void bpmn_build_release(bpmn_build *b);

@@ -196,7 +196,7 @@ static const struct flow_kind {
     {"scriptTask", ROLE_NODE, BPMN_SCRIPT_TASK},
     {"businessRuleTask", ROLE_NODE, BPMN_BUSINESS_RULE_TASK},
     {"userTask", ROLE_NODE, BPMN_USER_TASK},
-    {"receiveTask", ROLE_UNSUPPORTED, BPMN_RECEIVE_TASK},
+    {"receiveTask", ROLE_NODE, BPMN_RECEIVE_TASK},
     {"manualTask", ROLE_NODE, BPMN_MANUAL_TASK},
     {"task", ROLE_NODE, BPMN_TASK},
     {"exclusiveGateway", ROLE_NODE, BPMN_EXCLUSIVE_GATEWAY},
@@ -251,7 +251,7 @@ static const struct event_def {
 /* The (event type, definition) pairs baton executes. */
 static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     switch (t) {
-    case BPMN_START_EVENT: return k == BPMN_EVENT_NONE;
+    case BPMN_START_EVENT: return k == BPMN_EVENT_NONE || k == BPMN_EVENT_MESSAGE;
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
                k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION ||
@@ -259,10 +259,11 @@ static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     case BPMN_INTERMEDIATE_THROW_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK ||
                k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE;
-    case BPMN_INTERMEDIATE_CATCH_EVENT: return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK;
+    case BPMN_INTERMEDIATE_CATCH_EVENT:
+        return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK || k == BPMN_EVENT_MESSAGE;
     case BPMN_BOUNDARY_EVENT:
         return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER ||
-               k == BPMN_EVENT_ESCALATION;
+               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE;
     default: return false;
     }
 }
@@ -562,7 +563,7 @@ static void parse_extensions(parser *p, int i, const xmlNode *x) {
     }
 }
 
-/* The event definition of event node i: sets el.event, error_ref,
+/* The event definition of event node i: sets el.event, event_ref,
  * activity_ref, wait_for_completion; reports what is not supported. */
 static void parse_event_definition(parser *p, int i, const xmlNode *x) {
     const xmlNode *def = NULL;
@@ -605,8 +606,12 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
     if (row->kind == BPMN_EVENT_ERROR || row->kind == BPMN_EVENT_ESCALATION) {
         const char *ref =
             node_attr(def, row->kind == BPMN_EVENT_ERROR ? "errorRef" : "escalationRef");
-        n->has_error_ref = ref != NULL;
-        n->error_ref = keep(p, ref);
+        n->has_event_ref = ref != NULL;
+        n->event_ref = keep(p, ref);
+    } else if (row->kind == BPMN_EVENT_MESSAGE) {
+        const char *ref = node_attr(def, "messageRef");
+        n->has_event_ref = ref != NULL;
+        n->event_ref = keep(p, ref);
     } else if (row->kind == BPMN_EVENT_COMPENSATION) {
         n->activity_ref = keep(p, node_attr(def, "activityRef"));
         if (attr_is_false(def, "waitForCompletion"))
@@ -700,6 +705,10 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
                         "(cancelActivity=\"false\"); use timeDuration or timeDate here");
     if (t == BPMN_EXCLUSIVE_GATEWAY || t == BPMN_INCLUSIVE_GATEWAY)
         n->default_ref = keep(p, node_attr(x, "default"));
+    if (t == BPMN_RECEIVE_TASK) {
+        n->has_event_ref = node_attr(x, "messageRef") != NULL;
+        n->event_ref = keep(p, node_attr(x, "messageRef"));
+    }
     if (t == BPMN_SCRIPT_TASK || t == BPMN_BUSINESS_RULE_TASK) {
         /* A BPMN script body (Camunda 7) would run nothing in baton. */
         FOR_CHILDREN(c, x) {
@@ -966,49 +975,72 @@ static void ids_check_unique(bpmn_ctx *c, const xmlNode *definitions) {
     bt_free(l.items);
 }
 
-static int error_def_cmp(const void *a, const void *b) {
-    return strcmp(((const bpmn_error_def *)a)->id, ((const bpmn_error_def *)b)->id);
+static int event_def_cmp(const void *a, const void *b) {
+    return strcmp(((const bpmn_event_def *)a)->id, ((const bpmn_event_def *)b)->id);
 }
 
-static bool is_error_def(const xmlNode *e) {
-    return (node_is(e, "error") || node_is(e, "escalation")) && node_attr(e, "id");
+static bool is_event_def(const xmlNode *e) {
+    return (node_is(e, "error") || node_is(e, "escalation") || node_is(e, "message")) &&
+           node_attr(e, "id");
 }
 
-/* <bpmn:error> and <bpmn:escalation> definitions, sorted by id for
- * bpmn_ctx_find_error. */
-static void collect_error_defs(bpmn_ctx *c, const xmlNode *definitions) {
+/* A <bpmn:message>: its name and the correlation key of its
+ * <zeebe:subscription>, each a literal or FEEL. */
+static void parse_message_def(parser *p, const xmlNode *e, bpmn_event_def *d) {
+    int line = node_line(e);
+    parse_value(p, node_attr(e, "name"), d->id, line, "message name", &d->name);
+    FOR_CHILDREN(ext, e) {
+        if (!node_is(ext, "extensionElements"))
+            continue;
+        FOR_CHILDREN(z, ext) {
+            if (node_in_ns(z, NS_ZEEBE) && strcmp((const char *)z->name, "subscription") == 0)
+                parse_value(p, node_attr(z, "correlationKey"), d->id, node_line(z),
+                            "correlationKey", &d->correlation_key);
+        }
+    }
+}
+
+/* <bpmn:error>, <bpmn:escalation> and <bpmn:message> definitions, sorted by
+ * id for bpmn_ctx_find_event_def. */
+static void collect_event_defs(bpmn_ctx *c, const xmlNode *definitions) {
     int n = 0;
     FOR_CHILDREN(e, definitions) {
-        if (is_error_def(e))
+        if (is_event_def(e))
             n++;
     }
     if (n == 0)
         return;
-    bpmn_error_def *defs = bpmn_arena_alloc(c->arena, (size_t)n * sizeof *defs);
+    bpmn_event_def *defs = bpmn_arena_alloc(c->arena, (size_t)n * sizeof *defs);
     if (!defs) {
         bpmn_ctx_nomem(c);
         return;
     }
+    parser p = {c, NULL};
     int k = 0;
     FOR_CHILDREN(e, definitions) {
-        if (!is_error_def(e))
+        if (!is_event_def(e))
             continue;
-        defs[k].escalation = node_is(e, "escalation");
-        const char *code = node_attr(e, defs[k].escalation ? "escalationCode" : "errorCode");
-        defs[k].id = bpmn_arena_strdup(c->arena, node_attr(e, "id"));
-        defs[k].code = code ? bpmn_arena_strdup(c->arena, code) : NULL;
-        if (!defs[k].id || (code && !defs[k].code)) {
-            bpmn_ctx_nomem(c);
-            return;
+        bpmn_event_def *d = &defs[k++];
+        d->kind = node_is(e, "error")        ? BPMN_EVENT_ERROR
+                  : node_is(e, "escalation") ? BPMN_EVENT_ESCALATION
+                                             : BPMN_EVENT_MESSAGE;
+        d->id = keep(&p, node_attr(e, "id"));
+        if (d->kind == BPMN_EVENT_MESSAGE) {
+            parse_message_def(&p, e, d);
+        } else {
+            bool escalation = d->kind == BPMN_EVENT_ESCALATION;
+            const char *code = node_attr(e, escalation ? "escalationCode" : "errorCode");
+            d->code = keep(&p, code);
+            if (code && code[0] == '=')
+                bpmn_ctx_report(c, d->id, node_line(e), 0, "an %s expression is not supported",
+                                escalation ? "escalationCode" : "errorCode");
         }
-        if (code && code[0] == '=')
-            bpmn_ctx_report(c, defs[k].id, node_line(e), 0, "an %s expression is not supported",
-                            defs[k].escalation ? "escalationCode" : "errorCode");
-        k++;
+        if (failed(&p))
+            return;
     }
-    qsort(defs, (size_t)n, sizeof *defs, error_def_cmp);
-    c->error_defs = defs;
-    c->n_error_defs = n;
+    qsort(defs, (size_t)n, sizeof *defs, event_def_cmp);
+    c->event_defs = defs;
+    c->n_event_defs = n;
 }
 
 /* The name of the participant whose processRef is process_id, or NULL. */
@@ -1113,7 +1145,7 @@ static void parse_definitions(bpmn_ctx *c, const xmlNode *root, bpmn_model *m) {
         return;
     }
     ids_check_unique(c, root);
-    collect_error_defs(c, root);
+    collect_event_defs(c, root);
     int n = 0;
     FOR_CHILDREN(x, root) {
         if (node_is(x, "process") && attr_is_true(x, "isExecutable"))

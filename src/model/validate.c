@@ -31,6 +31,7 @@
  */
 #include "model/model_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,14 +216,14 @@ static void boundaries_resolve(checker *k) {
 
 /* ---- 4. per-type rules ----------------------------------------------------------- */
 
-/* Resolves n->error_ref; the definition or NULL (reported). */
-static const bpmn_error_def *error_resolve(checker *k, bpmn_node *n) {
+/* Resolves n->event_ref; the definition or NULL (reported). */
+static const bpmn_event_def *error_resolve(checker *k, bpmn_node *n) {
     bool escalation = n->el.event == BPMN_EVENT_ESCALATION;
-    const bpmn_error_def *d = bpmn_ctx_find_error(k->c, n->error_ref);
-    if (!d || d->escalation != escalation) {
+    const bpmn_event_def *d = bpmn_ctx_find_event_def(k->c, n->event_ref);
+    if (!d || d->kind != n->el.event) {
         bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
                         "%s '%s' does not name an <%s> of the definitions",
-                        escalation ? "escalationRef" : "errorRef", n->error_ref ? n->error_ref : "",
+                        escalation ? "escalationRef" : "errorRef", n->event_ref ? n->event_ref : "",
                         escalation ? "escalation" : "error");
         return NULL;
     }
@@ -234,7 +235,7 @@ static const bpmn_error_def *error_resolve(checker *k, bpmn_node *n) {
 static void check_code_throw(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
     bool escalation = el->event == BPMN_EVENT_ESCALATION;
-    if (!n->has_error_ref) {
+    if (!n->has_event_ref) {
         bpmn_ctx_report(
             k->c, el->id, el->line, 0, "an %s %s event needs an %s to an <%s> with an %s",
             escalation ? "escalation" : "error", el->type == BPMN_END_EVENT ? "end" : "throw",
@@ -242,7 +243,7 @@ static void check_code_throw(checker *k, bpmn_node *n) {
             escalation ? "escalationCode" : "errorCode");
         return;
     }
-    const bpmn_error_def *d = error_resolve(k, n);
+    const bpmn_event_def *d = error_resolve(k, n);
     if (d && (!d->code || !d->code[0]))
         bpmn_ctx_report(k->c, el->id, el->line, 0, "%s '%s' has no %s to throw",
                         escalation ? "escalation" : "error", d->id,
@@ -251,14 +252,79 @@ static void check_code_throw(checker *k, bpmn_node *n) {
         el->error_code = d->code;
 }
 
+/* Whether the element waits for a message: a message start, intermediate
+ * catch or boundary event, or a receive task. */
+static bool catches_message(const bpmn_element *el) {
+    return el->type == BPMN_RECEIVE_TASK ||
+           (el->event == BPMN_EVENT_MESSAGE &&
+            (el->type == BPMN_START_EVENT || el->type == BPMN_INTERMEDIATE_CATCH_EVENT ||
+             el->type == BPMN_BOUNDARY_EVENT));
+}
+
+/* A message catch: its messageRef names a <message> with a name, which
+ * becomes el.message_name, and (but on a start event, where the published
+ * message's key controls the instances) a correlation key. */
+static void check_message_catch(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    if (!n->has_event_ref) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "a message catch needs a messageRef to a <message> with a name");
+        return;
+    }
+    const bpmn_event_def *d = bpmn_ctx_find_event_def(k->c, n->event_ref);
+    if (!d || d->kind != BPMN_EVENT_MESSAGE) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "messageRef '%s' does not name a <message> of the definitions",
+                        n->event_ref ? n->event_ref : "");
+        return;
+    }
+    if (!d->name.text || !d->name.text[0]) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0, "message '%s' has no name", d->id);
+        return;
+    }
+    bool start = el->type == BPMN_START_EVENT;
+    if (start && d->name.feel)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "the message name of a start event must be a literal, not an expression "
+                        "('%s' of message '%s')",
+                        d->name.text, d->id);
+    if (!start && (!d->correlation_key.text || !d->correlation_key.text[0]))
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "message '%s' needs a correlation key to be caught here: "
+                        "<zeebe:subscription correlationKey=\"=...\"/>",
+                        d->id);
+    el->message_name = d->name;
+    el->correlation_key = d->correlation_key;
+}
+
+/* Two catches of the same literal message name that wait at once (the
+ * message start events of a process, the message boundary events of one
+ * activity) could not tell which one a message is for. */
+static void check_message_unique(checker *k, const bpmn_element *el, const int *others, int n,
+                                 const char *where) {
+    if (!el->message_name.text || el->message_name.feel)
+        return;
+    for (int j = 0; j < n && others[j] != el->index; j++) {
+        const bpmn_element *o = &node(k, others[j])->el;
+        if (o->type == el->type && o->event == BPMN_EVENT_MESSAGE && o->message_name.text &&
+            !o->message_name.feel && strcmp(o->message_name.text, el->message_name.text) == 0) {
+            bpmn_ctx_report(k->c, el->id, el->line, 0,
+                            "%s has a second message %s event for message name '%s' ('%s')", where,
+                            el->type == BPMN_START_EVENT ? "start" : "boundary",
+                            el->message_name.text, o->id);
+            return;
+        }
+    }
+}
+
 static void check_boundary(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
     if (el->n_incoming > 0)
         bpmn_ctx_report(k->c, el->id, el->line, 0,
                         "a boundary event cannot have incoming sequence flows");
     if (el->event == BPMN_EVENT_ERROR || el->event == BPMN_EVENT_ESCALATION) {
-        if (n->has_error_ref) {
-            const bpmn_error_def *d = error_resolve(k, n);
+        if (n->has_event_ref) {
+            const bpmn_event_def *d = error_resolve(k, n);
             if (d && d->code && d->code[0])
                 el->error_code = d->code;
         }
@@ -277,6 +343,11 @@ static void check_boundary(checker *k, bpmn_node *n) {
         return;
     /* Two boundary events of the same kind that would both catch. */
     const bpmn_element *act = &node(k, el->attached_to)->el;
+    if (el->event == BPMN_EVENT_MESSAGE) {
+        char where[160];
+        snprintf(where, sizeof where, "activity '%s'", act->id);
+        check_message_unique(k, el, act->boundaries, act->n_boundaries, where);
+    }
     for (int j = 0; j < act->n_boundaries && act->boundaries[j] != el->index; j++) {
         const bpmn_element *o = &node(k, act->boundaries[j])->el;
         if (o->event != el->event)
@@ -342,7 +413,7 @@ static void check_gateway(checker *k, bpmn_node *n) {
 }
 
 /* An event-based gateway waits for the first of the events it leads to:
- * each outgoing flow goes to an intermediate catch event (a timer so far)
+ * each outgoing flow goes to an intermediate timer or message catch event
  * that only this gateway leads to. */
 static void check_event_gateway(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
@@ -352,10 +423,11 @@ static void check_event_gateway(checker *k, bpmn_node *n) {
     for (int j = 0; j < el->n_outgoing; j++) {
         const bpmn_flow *f = &k->b->flows[el->outgoing[j]].fl;
         const bpmn_element *t = &node(k, f->target)->el;
-        if (t->type != BPMN_INTERMEDIATE_CATCH_EVENT || t->event != BPMN_EVENT_TIMER)
+        if (t->type != BPMN_INTERMEDIATE_CATCH_EVENT ||
+            (t->event != BPMN_EVENT_TIMER && t->event != BPMN_EVENT_MESSAGE))
             bpmn_ctx_report(k->c, f->id, f->line, 0,
                             "a flow out of event-based gateway '%s' must lead to an "
-                            "intermediate timer catch event",
+                            "intermediate timer or message catch event",
                             el->id);
         else if (t->n_incoming != 1)
             bpmn_ctx_report(k->c, t->id, t->line, 0,
@@ -411,13 +483,44 @@ static void check_link(checker *k, bpmn_node *n) {
                         "a link throw event cannot have outgoing sequence flows");
 }
 
+/* The process's message start events, in document order. */
+static void message_starts_layout(checker *k) {
+    bpmn_build *b = k->b;
+    bpmn_element *proc = &node(k, 0)->el;
+    int n = 0;
+    for (int i = 1; i < b->n_nodes; i++) {
+        const bpmn_node *c = node(k, i);
+        n += c->el.scope == 0 && c->el.type == BPMN_START_EVENT &&
+             c->el.event == BPMN_EVENT_MESSAGE && !c->unsupported;
+    }
+    int *starts = arena_ints(k, n);
+    if (!starts)
+        return;
+    proc->message_starts = starts;
+    for (int i = 1; i < b->n_nodes; i++) {
+        const bpmn_node *c = node(k, i);
+        if (c->el.scope == 0 && c->el.type == BPMN_START_EVENT &&
+            c->el.event == BPMN_EVENT_MESSAGE && !c->unsupported)
+            starts[proc->n_message_starts++] = i;
+    }
+}
+
 static void check_elements(checker *k) {
     bpmn_build *b = k->b;
+    message_starts_layout(k);
+    if (k->c->status)
+        return;
     for (int i = 1; i < b->n_nodes; i++) {
         bpmn_node *n = node(k, i);
         bpmn_element *el = &n->el;
         bpmn_element *scope = &node(k, el->scope)->el;
-        if (el->type == BPMN_START_EVENT) {
+        if (el->type == BPMN_START_EVENT && el->event == BPMN_EVENT_MESSAGE) {
+            if (el->scope != 0)
+                bpmn_ctx_report(k->c, el->id, el->line, 0,
+                                "a message start event is only allowed at process level, not in "
+                                "%s '%s'",
+                                container_word(k, el->scope), scope->id);
+        } else if (el->type == BPMN_START_EVENT) {
             if (!n->unsupported && scope->start_event < 0)
                 scope->start_event = i;
             else if (!n->unsupported)
@@ -427,6 +530,8 @@ static void check_elements(checker *k) {
         }
         if (n->unsupported)
             continue;
+        if (catches_message(el))
+            check_message_catch(k, n);
         if (!(el->type == BPMN_EXCLUSIVE_GATEWAY || el->type == BPMN_PARALLEL_GATEWAY ||
               el->type == BPMN_INCLUSIVE_GATEWAY)) {
             for (int j = 0; j < el->n_outgoing; j++) {
@@ -473,6 +578,10 @@ static void check_elements(checker *k) {
                             "a compensation handler (isForCompensation=\"true\") cannot have "
                             "sequence flows");
     }
+    const bpmn_element *proc = &node(k, 0)->el;
+    for (int j = 0; j < proc->n_message_starts; j++)
+        check_message_unique(k, &node(k, proc->message_starts[j])->el, proc->message_starts,
+                             proc->n_message_starts, "the process");
     /* Every container needs its none start event. Containers whose only start
      * events are unsupported ones were reported already. */
     for (int i = 0; i < b->n_nodes; i++) {
@@ -483,6 +592,8 @@ static void check_elements(checker *k) {
         for (int j = 0; j < n->el.n_children; j++)
             if (node(k, n->el.children[j])->el.type == BPMN_START_EVENT)
                 any_start = true;
+        if (i == 0 && n->el.n_message_starts > 0)
+            continue; /* a process started by messages only */
         if (!any_start)
             bpmn_ctx_report(k->c, n->el.id, n->el.line, 0, "a %s needs a none start event",
                             container_word(k, i));
@@ -563,6 +674,8 @@ static void check_reachable(checker *k) {
     int head = 0, tail = 0;
     k->reached[0] = true;
     reach(k, node(k, 0)->el.start_event, &tail);
+    for (int j = 0; j < node(k, 0)->el.n_message_starts; j++)
+        reach(k, node(k, 0)->el.message_starts[j], &tail);
     while (head < tail) {
         const bpmn_element *el = &node(k, k->queue[head++])->el;
         for (int j = 0; j < el->n_outgoing; j++)

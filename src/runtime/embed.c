@@ -359,6 +359,40 @@ int baton_complete_job(baton *b, uint64_t job_key, const char *variables_json, b
     return done(b, rc, as_bt(err));
 }
 
+static int message_command(baton *b, const baton_message *m, uint64_t *key, uint64_t *instance_key,
+                           baton_error *err) {
+    bt_error_clear(as_bt(err));
+    if (!m)
+        return bt_error_set(as_bt(err), BT_EINVAL, "no message");
+    feel_value *vars;
+    int rc = parse_vars(m->variables_json, &vars, as_bt(err));
+    if (rc != BT_OK)
+        return rc;
+    eng_message_pub pub = {m->name, m->correlation_key, m->time_to_live_ms, m->message_id, vars};
+    uint64_t k = 0, pi = 0;
+    rc = instance_key ? eng_message_correlate(b->engine, now_of(b), &pub, &k, &pi, as_bt(err))
+                      : eng_message_publish(b->engine, now_of(b), &pub, &k, as_bt(err));
+    feel_value_unref(vars);
+    rc = done(b, rc, as_bt(err));
+    if (rc == BT_OK) {
+        if (key)
+            *key = k;
+        if (instance_key)
+            *instance_key = pi;
+    }
+    return rc;
+}
+
+int baton_publish_message(baton *b, const baton_message *m, uint64_t *key, baton_error *err) {
+    return message_command(b, m, key, NULL, err);
+}
+
+int baton_correlate_message(baton *b, const baton_message *m, uint64_t *key, uint64_t *instance_key,
+                            baton_error *err) {
+    uint64_t pi = 0;
+    return message_command(b, m, key, instance_key ? instance_key : &pi, err);
+}
+
 int baton_fail_job(baton *b, uint64_t job_key, int retries, const char *message, int64_t backoff_ms,
                    baton_error *err) {
     bt_error_clear(as_bt(err));

@@ -38,6 +38,12 @@ static int load_instance(void *ud, const store_instance *si) {
     return eng_restore_instance(c->engine, &row, c->err);
 }
 
+static int load_object(void *ud, const store_object *o) {
+    load_ctx *c = ud;
+    eng_object_row row = {o->key, o->kind, (char *)o->data, o->len};
+    return eng_restore_object(c->engine, &row, c->err);
+}
+
 int rt_engine_load(store *s, const eng_config *cfg, eng_engine **out, bt_error *err) {
     eng_engine *e = eng_new(cfg);
     int64_t next_key = 1, next_pos = 1;
@@ -53,6 +59,8 @@ int rt_engine_load(store *s, const eng_config *cfg, eng_engine **out, bt_error *
     rc = store_definitions_load(s, load_definition, &ctx);
     if (rc == BT_OK)
         rc = store_instances_load(s, load_instance, &ctx);
+    if (rc == BT_OK)
+        rc = store_objects_load(s, load_object, &ctx);
     if (rc != BT_OK) {
         eng_free(e);
         return rc;
@@ -88,6 +96,13 @@ static int write_changes(store *s, const eng_changes *c) {
             .state_len = r->state_len,
         };
         rc = store_instance_put(s, &si);
+    }
+    for (size_t i = 0; rc == BT_OK && i < c->n_objects; i++) {
+        const eng_object_row *o = &c->objects[i];
+        if (o->data)
+            rc = store_object_put(s, &(store_object){o->key, o->kind, o->data, o->len});
+        else
+            rc = store_object_delete(s, o->key);
     }
     for (size_t i = 0; rc == BT_OK && i < c->n_records; i++) {
         const eng_record *r = &c->records[i];
@@ -130,7 +145,7 @@ static void count_events(const eng_changes *c, uint64_t *events) {
 int rt_engine_commit(store *s, eng_engine *e, bool *had_changes, uint64_t *events, bt_error *err) {
     eng_changes c;
     eng_changes_take(e, &c);
-    bool any = c.n_records || c.n_instances || c.n_definitions;
+    bool any = c.n_records || c.n_instances || c.n_definitions || c.n_objects;
     if (had_changes)
         *had_changes = any;
     if (!any) {

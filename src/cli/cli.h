@@ -20,5 +20,6 @@ int cli_cmd_instances(int argc, char **argv);
 int cli_cmd_incidents(int argc, char **argv);
 int cli_cmd_resolve(int argc, char **argv);
 int cli_cmd_worker(int argc, char **argv);
+int cli_cmd_publish(int argc, char **argv);
 
 #endif

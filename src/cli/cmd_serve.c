@@ -4,16 +4,16 @@
  *
  *   baton serve [--port 8080] [--bind 127.0.0.1] [--data ./data]
  *               [--log-level info] [--basic USER:PASSWORD]... [--token TOKEN]...
- *               [--web DIR]
+ *               [--web DIR] [--clock-control on|off]
  *
  * Every option is also an environment variable: BATON_PORT, BATON_BIND,
  * BATON_DATA, BATON_LOG_LEVEL, BATON_BASIC (comma-separated USER:PASSWORD
- * pairs), BATON_TOKENS (comma-separated) and BATON_WEB; a flag wins over the
- * variable. --web is the web UI's directory (served at / and /ui/); without
- * it, the `web` directory next to the baton executable when there is one
- * (a build tree's <build>/web), else no UI.
- * Authentication is off unless credentials are given; serving beyond the
- * loopback without any is allowed but logged as a warning.
+ * pairs), BATON_TOKENS (comma-separated), BATON_WEB and BATON_CLOCK_CONTROL;
+ * a flag wins over the variable. --clock-control on lets PUT /v2/clock pin
+ * the engine's time (tests and demos of timers and time-to-live). --web is the web UI's directory
+ * (served at / and /ui/); without it, the `web` directory next to the baton executable when there
+ * is one (a build tree's <build>/web), else no UI. Authentication is off unless credentials are
+ * given; serving beyond the loopback without any is allowed but logged as a warning.
  *
  * Searches of jobs, incidents, variables and element instances read the
  * search index <data>/index.db, which an indexer thread feeds from the
@@ -26,6 +26,7 @@
  * that was acknowledged: acknowledgements follow durable commits.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -55,13 +56,23 @@ typedef struct serve_options {
     int n_tokens;
     long max_queue;
     const char *web;
+    bool clock_control;
     char web_default[PATH_MAX]; /* <directory of the executable>/web */
 } serve_options;
+
+/* --clock-control on: the pinned time (PUT /v2/clock), or 0 for the system
+ * clock. */
+static _Atomic int64_t pinned_clock;
+
+static int64_t pinned_or_system(void *ud) {
+    int64_t at = atomic_load((_Atomic int64_t *)ud);
+    return at ? at : bt_clock_now_ms();
+}
 
 static int usage(void) {
     fprintf(stderr, "usage: baton serve [--port N] [--bind ADDRESS] [--data DIR] "
                     "[--log-level debug|info|warn|error] [--basic USER:PASSWORD]... "
-                    "[--token TOKEN]... [--max-queue N] [--web DIR]\n");
+                    "[--token TOKEN]... [--max-queue N] [--web DIR] [--clock-control on|off]\n");
     return 2;
 }
 
@@ -88,6 +99,7 @@ static int parse_options(int argc, char **argv, serve_options *o) {
     o->log_level = (env = getenv("BATON_LOG_LEVEL")) ? env : "info";
     o->max_queue = 10000;
     o->web = getenv("BATON_WEB");
+    const char *clock_control = getenv("BATON_CLOCK_CONTROL");
     bool flag_basic = false, flag_tokens = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -112,6 +124,8 @@ static int parse_options(int argc, char **argv, serve_options *o) {
             o->log_level = v;
         } else if (!strcmp(a, "--web")) {
             o->web = v;
+        } else if (!strcmp(a, "--clock-control")) {
+            clock_control = v;
         } else if (!strcmp(a, "--max-queue")) {
             o->max_queue = strtol(v, NULL, 10);
         } else if (!strcmp(a, "--basic")) {
@@ -131,6 +145,11 @@ static int parse_options(int argc, char **argv, serve_options *o) {
         return -1;
     if (!flag_tokens && (env = getenv("BATON_TOKENS")) && add_list(env, o->tokens, &o->n_tokens))
         return -1;
+    if (clock_control && strcmp(clock_control, "on") && strcmp(clock_control, "off")) {
+        fprintf(stderr, "baton serve: --clock-control wants on or off, not '%s'\n", clock_control);
+        return -1;
+    }
+    o->clock_control = clock_control && !strcmp(clock_control, "on");
     if (o->port < 0 || o->port > 65535) {
         fprintf(stderr, "baton serve: port %ld is out of range\n", o->port);
         return -1;
@@ -207,6 +226,10 @@ int cli_cmd_serve(int argc, char **argv) {
                         .max_queue = (int)o.max_queue,
                         .on_commit = rt_indexer_on_commit,
                         .on_commit_ud = indexer};
+    if (o.clock_control) {
+        rc_cfg.clock = pinned_or_system;
+        rc_cfg.clock_ud = &pinned_clock;
+    }
     rt_loop *loop = NULL;
     index_db *search_index = NULL;
     if (rt_loop_start(&rc_cfg, &loop, &err) != BT_OK ||
@@ -217,7 +240,9 @@ int cli_cmd_serve(int argc, char **argv) {
         free_options(&o);
         return 1;
     }
-    api *a = api_new(loop, &(api_config){.web_root = o.web, .search_index = search_index});
+    api *a = api_new(loop, &(api_config){.web_root = o.web,
+                                         .search_index = search_index,
+                                         .pinned_clock = o.clock_control ? &pinned_clock : NULL});
     rt_indexer_set_progress(indexer, api_search_index_progress, a);
     rt_indexer_notify(indexer); /* the store exists now */
 

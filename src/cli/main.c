@@ -32,6 +32,9 @@ static const cli_command commands[] = {
     {"incidents", cli_cmd_incidents, "incidents [--instance KEY]   list open incidents"},
     /* Resolve an incident, optionally giving its job retries first. */
     {"resolve", cli_cmd_resolve, "resolve INCIDENT_KEY [--retries N]   resolve an incident"},
+    /* Publish a message (buffered with --ttl), or correlate it at once. */
+    {"publish", cli_cmd_publish,
+     "publish NAME [--key KEY] [--variables JSON] [--ttl MS] [--correlate]   publish a message"},
     /* Run a local command per job of a type (the worker convention). */
     {"worker", cli_cmd_worker, "worker --type TYPE -- COMMAND [ARGS...]   run jobs with a command"},
 };

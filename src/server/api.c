@@ -2,7 +2,7 @@
  * api.c — the REST API's route table, the plumbing from requests to loop
  * commands, request parsing and the cluster endpoints (topology, status,
  * metrics). The endpoint handlers are in api_instances.c, api_jobs.c,
- * api_search.c, api_stats.c and api_history.c.
+ * api_messages.c, api_clock.c, api_search.c, api_stats.c and api_history.c.
  */
 #include "server/api_int.h"
 
@@ -36,6 +36,9 @@ static const http_route routes[] = {
     {"POST", "/v2/jobs/{jobKey}/failure", api_job_fail, "fail a job", 0},
     {"POST", "/v2/jobs/{jobKey}/error", api_job_error, "throw a BPMN error", 0},
     {"PATCH", "/v2/jobs/{jobKey}", api_job_update, "update a job's retries or timeout", 0},
+    /* Publish a message (buffered for timeToLive), or correlate one at once. */
+    {"POST", "/v2/messages/publication", api_message_publish, "publish a message", 0},
+    {"POST", "/v2/messages/correlation", api_message_correlate, "correlate a message", 0},
     /* Searches: {filter, sort, page} → {items, page} (api_search.c). */
     {"POST", "/v2/process-definitions/search", api_search_definitions, "search process definitions",
      0},
@@ -58,6 +61,9 @@ static const http_route routes[] = {
     /* baton's addition: an instance's records, paged, from the record log (api_history.c). */
     {"POST", "/v2/process-instances/{processInstanceKey}/history/search", api_instance_history,
      "history of a process instance", 0},
+    /* Pin the engine's clock, or back to the system clock (--clock-control on). */
+    {"PUT", "/v2/clock", api_clock_pin, "pin the clock", 0},
+    {"POST", "/v2/clock/reset", api_clock_reset, "reset the clock", 0},
     /* The cluster: one broker, one partition. */
     {"GET", "/v2/topology", api_topology, "cluster topology", 0},
     /* Health check: 204 when the engine answers. */

@@ -30,6 +30,10 @@ typedef struct api_config {
      * jobs, incidents, variables and element instances. NULL: those
      * searches answer 501. */
     index_db *search_index;
+    /* The loop's clock when it is controlled (--clock-control on): the
+     * pinned time in ms, 0 for the system clock; PUT /v2/clock sets it.
+     * NULL: the clock cannot be changed (403). */
+    _Atomic int64_t *pinned_clock;
 } api_config;
 
 /* Creates the API over a running loop. cfg may be NULL. Never NULL. */

@@ -173,7 +173,7 @@ after(async () => {
 // ---- tests -----------------------------------------------------------------------
 
 test('every command answers --help with its usage', async () => {
-  for (const cmd of ['deploy', 'start', 'cancel', 'instances', 'incidents', 'resolve', 'worker']) {
+  for (const cmd of ['deploy', 'start', 'cancel', 'instances', 'incidents', 'resolve', 'worker', 'publish']) {
     const r = await baton([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.stdout, new RegExp(`^usage: baton ${cmd}`), cmd);
@@ -182,7 +182,7 @@ test('every command answers --help with its usage', async () => {
   assert.match(w.stdout, /exit 64/);
   assert.match(w.stdout, /BATON_JOB_KEY/);
   const top = await baton(['--help']);
-  for (const cmd of ['deploy', 'start', 'worker', 'instances', 'incidents', 'resolve', 'cancel'])
+  for (const cmd of ['deploy', 'start', 'worker', 'instances', 'incidents', 'resolve', 'cancel', 'publish'])
     assert.match(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
   const bad = await baton(['start']);
   assert.equal(bad.code, 2);
@@ -428,6 +428,49 @@ test('cancel terminates an instance; instances lists and filters them', async ()
   const bad = await baton(['instances', '--state', 'SLEEPING']);
   assert.equal(bad.code, 2);
   assert.equal((await baton(['cancel', k2])).code, 0);
+});
+
+test('publish correlates to a waiting instance; --ttl buffers, --id deduplicates, --correlate reports', async () => {
+  const file = path.join(tmp, 'cli-wait.bpmn');
+  fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
+  <bpmn:message id="m" name="cli-paid"><bpmn:extensionElements>
+    <zeebe:subscription correlationKey="=order"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="cli-wait" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="w"><bpmn:messageEventDefinition messageRef="m"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>`);
+  await deploy(file);
+  const k = await startInstance('cli-wait', '--variables', '{"order": "A-1"}');
+  const p = await baton(['publish', 'cli-paid', '--key', 'A-1', '--variables', '{"paid": true}']);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /^\d+\n$/);
+  assert.equal(await instanceState(k), 'COMPLETED');
+
+  // Buffered before the instance starts; a second one with the same id is refused.
+  const b = await baton(['publish', 'cli-paid', '--key', 'A-2', '--ttl', '600000', '--id', 'once']);
+  assert.equal(b.code, 0, b.stderr);
+  const dup = await baton(['publish', 'cli-paid', '--key', 'A-2', '--ttl', '600000', '--id', 'once']);
+  assert.equal(dup.code, 1);
+  assert.match(dup.stderr, /^error: INVALID_STATE: .*buffered already/);
+  const k2 = await startInstance('cli-wait', '--variables', '{"order": "A-2"}');
+  assert.equal(await instanceState(k2), 'COMPLETED');
+
+  // --correlate prints the instance, or fails when nothing waits.
+  const none = await baton(['publish', 'cli-paid', '--key', 'A-3', '--correlate']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^error: NOT_FOUND: /);
+  const k3 = await startInstance('cli-wait', '--variables', '{"order": "A-3"}');
+  const c = await baton(['publish', 'cli-paid', '--key', 'A-3', '--correlate']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, `${k3}\n`);
+  assert.equal((await baton(['publish'])).code, 2);
+  assert.equal((await baton(['publish', 'x', '--correlate', '--ttl', '5'])).code, 2);
 });
 
 test('errors: no server, bad keys, bad variables', async () => {

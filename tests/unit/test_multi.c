@@ -216,6 +216,33 @@ static void test_empty_collection_completes_at_once(void **state) {
     fixture_free(f);
 }
 
+/* Inner instances that complete at once (an undefined task) run within one
+ * command; a completion condition there ends the loop mid-way. */
+static void test_pass_through_inner_instances(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(
+        f, "quick", "",
+        AROUND("<bpmn:task id=\"each\"><bpmn:multiInstanceLoopCharacteristics>"
+               "<bpmn:extensionElements><zeebe:loopCharacteristics inputCollection=\"= "
+               "items\" inputElement=\"item\" outputCollection=\"results\" "
+               "outputElement=\"= item * loopCounter\"/></bpmn:extensionElements>" UNTIL(
+                   "= item &gt;= limit") "</bpmn:multiInstanceLoopCharacteristics></bpmn:task>"));
+    uint64_t all = start_ok(f, "quick", "{\"items\": [1, 2, 3], \"limit\": 9}");
+    char *vars = after_variables(f);
+    assert_contains(vars, "\"results\":[1,4,9]");
+    free(vars);
+    assert_int_equal(instance_state(f, all), BATON_COMPLETED);
+    uint64_t some = start_ok(f, "quick", "{\"items\": [1, 2, 3], \"limit\": 2}");
+    vars = after_variables(f);
+    assert_contains(vars, "\"results\":[1,4,null]");
+    free(vars);
+    assert_int_equal(instance_state(f, some), BATON_COMPLETED);
+    assert_int_equal(count_records(f, some, "PROCESS_INSTANCE", "ELEMENT_TERMINATED", "\"each\""),
+                     1);
+    fixture_free(f);
+}
+
 /* An input collection that is no list: an incident on the body, resolved
  * once the variable holds a list. */
 static void test_non_list_collection_incident_then_resolve(void **state) {
@@ -743,6 +770,7 @@ int main(void) {
         cmocka_unit_test(test_parallel_collects_in_item_order),
         cmocka_unit_test(test_sequential_one_after_another_with_mappings),
         cmocka_unit_test(test_empty_collection_completes_at_once),
+        cmocka_unit_test(test_pass_through_inner_instances),
         cmocka_unit_test(test_non_list_collection_incident_then_resolve),
         cmocka_unit_test(test_completion_condition_parallel_terminates_the_rest),
         cmocka_unit_test(test_completion_condition_sequential_starts_no_more),

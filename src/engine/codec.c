@@ -10,12 +10,18 @@
  *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
  *              compensation?, compensating_for key (0: none),
  *              timers (count, (key, event, due, interval, repeats)*),
- *              message subscriptions (count, (key, event, name, key)*)
+ *              message subscriptions (count, (key, event, name, key)*),
+ *              loop counter (0: not an inner instance), multi?
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
  *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
+ *   multi      a multi-instance body: n_instances, started, completed,
+ *              terminated, items? (JSON: the list a sequential body has yet
+ *              to finish starting)
  *
- * Version 1 (no start correlation key, no subscriptions) is still read.
+ * Version 1 (written before messages and multi-instance activities) is
+ * version 2 without the start correlation key and the last three fields of
+ * elem; it still decodes.
  *
  * Element instances are written in creation order, so a scope always comes
  * before its children and decoding links them in one pass. Decoding checks
@@ -61,6 +67,14 @@ static void put_str(bt_buf *b, const char *s) {
     bt_buf_append(b, s, strlen(s));
 }
 
+static void put_json(bt_buf *b, const feel_value *v) {
+    bt_buf json = BT_BUF_INIT;
+    if (feel_value_to_json(v, &json) != BT_OK)
+        abort();
+    put_s(b, json.data ? json.data : "null", json.data ? json.len : 4);
+    bt_buf_free(&json);
+}
+
 static void put_compensable(bt_buf *b, const eng_compensable *c, int n) {
     put_u(b, (uint64_t)n);
     for (int i = 0; i < n; i++) {
@@ -90,11 +104,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
     for (int i = 0; i < el->vars.count; i++) {
         put_u(b, el->vars.items[i].key);
         put_s(b, el->vars.items[i].name, strlen(el->vars.items[i].name));
-        bt_buf json = BT_BUF_INIT;
-        if (feel_value_to_json(el->vars.items[i].value, &json) != BT_OK)
-            abort();
-        put_s(b, json.data ? json.data : "null", json.data ? json.len : 4);
-        bt_buf_free(&json);
+        put_json(b, el->vars.items[i].value);
     }
     const eng_job *job = el->job;
     put_u(b, job != NULL);
@@ -145,6 +155,18 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_u(b, (uint64_t)s->event);
         put_str(b, s->name);
         put_str(b, s->correlation_key);
+    }
+    put_u(b, (uint64_t)el->loop_counter);
+    const eng_multi *mi = el->multi;
+    put_u(b, mi != NULL);
+    if (mi) {
+        put_u(b, (uint64_t)mi->n_instances);
+        put_u(b, (uint64_t)mi->started);
+        put_u(b, (uint64_t)mi->completed);
+        put_u(b, (uint64_t)mi->terminated);
+        put_u(b, mi->items != NULL);
+        if (mi->items)
+            put_json(b, mi->items);
     }
 }
 
@@ -246,6 +268,34 @@ static eng_compensable *get_compensable(reader *r, const bpmn_process *p, int *n
     return c;
 }
 
+/* The multi-instance fields of elem (version 2). */
+static void get_multi(reader *r, eng_elem *el) {
+    uint64_t loop_counter = get_u(r);
+    if (loop_counter > INT32_MAX)
+        r->bad = true;
+    el->loop_counter = (int)loop_counter;
+    if (!get_u(r) || r->bad)
+        return;
+    eng_multi *mi = bt_xcalloc(1, sizeof *mi);
+    el->multi = mi;
+    uint64_t n = get_u(r), started = get_u(r), completed = get_u(r), terminated = get_u(r);
+    if (n > INT32_MAX || started > n || completed > started || terminated > started - completed) {
+        r->bad = true;
+        return;
+    }
+    *mi = (eng_multi){.n_instances = (int)n,
+                      .started = (int)started,
+                      .completed = (int)completed,
+                      .terminated = (int)terminated};
+    if (get_u(r) && !r->bad) {
+        size_t len;
+        const char *json = get_s(r, &len);
+        if (r->bad || feel_value_from_json(json, len, &mi->items, NULL) != BT_OK ||
+            feel_value_type(mi->items) != FEEL_LIST || feel_list_count(mi->items) != n)
+            r->bad = true;
+    }
+}
+
 static int corrupt(bt_error *err, const char *what) {
     return bt_error_set(err, BT_ECORRUPT, "stored instance state is corrupt: %s", what);
 }
@@ -258,7 +308,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     int version = data[1];
     if (version != 1 && version != CODEC_VERSION)
         return bt_error_set(err, BT_EUNSUPPORTED, "instance state version %d is not supported",
-                            data[1]);
+                            version);
     r.p += 2;
     const bpmn_process *p = def->process;
     eng_instance *inst = bt_xcalloc(1, sizeof *inst);
@@ -434,6 +484,17 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             s->event = (int)event;
             eng_msub_attach(e, el, s);
         }
+        if (version >= 2 && !r.bad)
+            get_multi(&r, el);
+        /* An element instance of a multi-instance activity is its body or
+         * one of the body's inner instances; nothing else is. */
+        bool inner = el->loop_counter > 0;
+        if (!r.bad && (p->elements[el->element].loop != NULL) != (el->multi || inner))
+            r.bad = true;
+        if (!r.bad && inner &&
+            (!scope || !scope->multi || scope->element != el->element ||
+             el->loop_counter > scope->multi->started || el->multi))
+            r.bad = true;
         if (r.bad)
             rc = corrupt(err, "element instance data");
     }

@@ -10,8 +10,9 @@
  * its records with it (what was interrupted is not compensated by the outer
  * scope — a saga inside a sub-process compensates from inside, e.g. from an
  * error boundary event within it). An activity completed twice (a loop)
- * leaves two records and is compensated twice. Active and terminated
- * activities leave none.
+ * leaves two records and is compensated twice, and so does a multi-instance
+ * activity with two completed inner instances (multi.c). Active and
+ * terminated activities leave none.
  *
  * A compensation throw event (intermediate or end) compensates the records
  * of its own flow scope — all of them, or those of the one activity it names
@@ -47,6 +48,18 @@ void eng_compensation_note_completed(eng_engine *e, eng_elem *el) {
     const bpmn_element *m = eng_elem_model(el);
     if (!el->scope || m->is_for_compensation)
         return;
+    if (el->multi) {
+        /* A multi-instance body: each completed inner instance left a record
+         * here; they move to the body's scope, so the activity is compensated
+         * once per completed inner instance (as Zeebe does). */
+        for (int i = 0; i < el->n_compensable; i++)
+            compensable_push(el->scope, el->compensable[i]);
+        bt_free(el->compensable);
+        el->compensable = NULL;
+        el->n_compensable = 0;
+        eng_instance_touch(e, el->inst);
+        return;
+    }
     eng_compensable rec = {.element = el->element, .seq = ++el->inst->compensation_seq};
     if (m->compensation_handler >= 0) {
         /* The activity's own handler undoes it (and whatever ran inside it). */

@@ -11,7 +11,9 @@
  *                       creation order, owning variables, jobs and incidents.
  *   eng_elem            one element instance (Zeebe's word): element, state,
  *                       flow scope, variables if it is a scope, the job of a
- *                       job task, join counters and compensation records.
+ *                       job task, join counters and compensation records; a
+ *                       multi-instance body's loop state (eng_multi), or an
+ *                       inner instance's loop counter.
  *   eng_job, eng_incident   belong to the element instance they are about.
  *   eng_timer, eng_msub     timers and message subscriptions, likewise.
  *   eng_message         a published message while it is buffered: engine-
@@ -180,6 +182,16 @@ typedef struct eng_compensation {
     int running; /* handlers active now */
 } eng_compensation;
 
+/* A multi-instance body's loop (multi.c). Active inner instances are the
+ * body's active_children. */
+typedef struct eng_multi {
+    feel_value *items; /* the input collection, while a sequential body has items left to start */
+    int n_instances;   /* items in the input collection */
+    int started;       /* inner instances created so far: the last loopCounter given */
+    int completed;     /* inner instances completed */
+    int terminated;    /* inner instances terminated by the completion condition */
+} eng_multi;
+
 struct eng_elem {
     uint64_t key;
     int element; /* index in the process model */
@@ -209,6 +221,11 @@ struct eng_elem {
     int triggered_event;
     bool pre_triggered;
     feel_value *trigger_vars; /* the gateway's message variables, for that event */
+    /* Multi-instance activities: the body, which takes the activity's place in
+     * its scope, has `multi`; its inner instances (same element, the body as
+     * flow scope) have their 1-based loop counter. */
+    eng_multi *multi;
+    int loop_counter;
 };
 
 struct eng_instance {
@@ -343,6 +360,9 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el);
  * when nothing is left in it. */
 void eng_scope_child_done(eng_engine *e, eng_elem *scope);
 void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent);
+/* Zeebe's type name of an element instance: "MULTI_INSTANCE_BODY" for a
+ * body, else its element's ("SERVICE_TASK"). Static string. */
+const char *eng_elem_type_name(const eng_elem *el);
 void eng_instance_free(eng_engine *e, eng_instance *inst);
 /* Throws a BPMN error from `from` (a task or an end event): finds the
  * catching boundary event up the scope chain; returns false if none. */
@@ -448,6 +468,24 @@ bool eng_compensation_start(eng_engine *e, eng_elem *el);
 /* A compensation handler finished. */
 void eng_compensation_handler_done(eng_engine *e, eng_elem *handler);
 void eng_compensable_free(eng_compensable *c, int n);
+
+/* ---- multi.c -------------------------------------------------------------------------- */
+/* The activation behaviour of a multi-instance body: evaluates the input
+ * collection (EXTRACT_VALUE_ERROR incident on the body when it is no list),
+ * creates the output collection and the inner instances (all, or the first). */
+void eng_multi_activate(eng_engine *e, eng_elem *body);
+/* An inner instance is completing (after its output mappings): collects its
+ * output element and evaluates the completion condition. Returns 1 when the
+ * condition holds, 0 when the loop goes on, -1 when an incident was raised
+ * on the inner instance (it stays COMPLETING; resolving completes it again). */
+int eng_multi_inner_completing(eng_engine *e, eng_elem *inner);
+/* An inner instance completed (recorded, not yet freed): with `done` the
+ * other inner instances are terminated; otherwise a sequential body starts
+ * its next item. The body completes once it has no active inner instance. */
+void eng_multi_inner_completed(eng_engine *e, eng_elem *inner, bool done);
+/* The body is completing: its output collection propagates to its scope. */
+void eng_multi_body_completing(eng_engine *e, eng_elem *body);
+void eng_multi_free(eng_multi *m); /* NULL allowed */
 
 /* ---- codec.c ------------------------------------------------------------------------ */
 /* Encodes an instance's whole state; the caller frees *out with bt_free. */

@@ -294,7 +294,7 @@ typedef struct eng_elem_info {
     const char *bpmn_process_id;
     const char *element_id;
     const char *element_name;
-    const char *type; /* Zeebe's name, "SERVICE_TASK" */
+    const char *type; /* Zeebe's name, "SERVICE_TASK"; "MULTI_INSTANCE_BODY" for a body */
     uint64_t incident_key;
 } eng_elem_info;
 /* The live element instances of one active instance, in creation order. */

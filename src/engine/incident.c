@@ -8,6 +8,10 @@
  *   CONDITION_ERROR        an exclusive gateway finds no flow         → COMPLETING
  *   IO_MAPPING_ERROR       an input or output mapping fails           → ACTIVATING / COMPLETING
  *   EXTRACT_VALUE_ERROR    a job type or retries expression fails     → ACTIVATED, no job
+ *                          a multi-instance input collection that is → the body ACTIVATING
+ *                          no list
+ *                          a multi-instance output element or        → the inner instance
+ *                          completion condition fails                  COMPLETING
  *   UNKNOWN                a command ran ENG_MAX_STEPS steps without  → the parked step
  *                          waiting (a loop without a wait state)
  *
@@ -123,7 +127,9 @@ int eng_incident_resolve(eng_engine *e, int64_t now, uint64_t incident_key, bt_e
     case ENG_INC_IO_MAPPING_ERROR:
         eng_step_push(e, el->state == ENG_COMPLETING ? STEP_COMPLETE : STEP_ACTIVATE, el);
         break;
-    case ENG_INC_EXTRACT_VALUE_ERROR: eng_step_push(e, STEP_ACTIVATE, el); break;
+    case ENG_INC_EXTRACT_VALUE_ERROR: /* COMPLETING: a multi-instance inner instance */
+        eng_step_push(e, el->state == ENG_COMPLETING ? STEP_COMPLETE : STEP_ACTIVATE, el);
+        break;
     case ENG_INC_UNKNOWN:
         eng_step_push(e, step == STEP_COMPLETE + 1 ? STEP_COMPLETE : STEP_ACTIVATE, el);
         break;

@@ -28,6 +28,13 @@
  *
  * Termination walks down first: a terminated scope terminates its children
  * (deepest first), cancels their jobs and drops their incidents, then itself.
+ *
+ * A multi-instance activity is entered as its body (multi.c): an element
+ * instance of the same element, of type MULTI_INSTANCE_BODY, whose children
+ * are the inner instances. The body owns the boundary events' timers and is
+ * what errors and escalations see in the scope chain; the inner instances
+ * run the activity's mappings and behaviour, and leave no token on the
+ * activity's outgoing flows: the body does, when it completes.
  */
 #include "engine/eng_int.h"
 
@@ -53,6 +60,10 @@ static void put_key(bt_buf *b, const char *name, uint64_t key) {
     bt_buf_putc(b, '"');
 }
 
+const char *eng_elem_type_name(const eng_elem *el) {
+    return el->multi ? "MULTI_INSTANCE_BODY" : bpmn_type_name(eng_elem_model(el)->type);
+}
+
 void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     const bpmn_element *m = eng_elem_model(el);
     const eng_definition *d = el->inst->def;
@@ -62,7 +73,7 @@ void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     bt_buf b = BT_BUF_INIT;
     bt_buf_reserve(&b, 320);
     bt_buf_puts(&b, "{\"bpmnElementType\":\"");
-    bt_buf_puts(&b, bpmn_type_name(m->type));
+    bt_buf_puts(&b, eng_elem_type_name(el));
     bt_buf_puts(&b, "\",\"bpmnEventType\":\"");
     bt_buf_puts(&b, event_types[m->event]);
     bt_buf_puts(&b, "\",\"elementId\":");
@@ -117,6 +128,10 @@ eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int e
     bt_map_put(&e->elems, el->key, el);
     if (scope)
         scope->active_children++;
+    /* A multi-instance activity is entered as its body; the body's own
+     * children of the same element are its inner instances. */
+    if (eng_elem_model(el)->loop && !(scope && scope->multi && scope->element == element))
+        el->multi = bt_xcalloc(1, sizeof *el->multi);
     return el;
 }
 
@@ -145,6 +160,7 @@ static void elem_free(eng_engine *e, eng_elem *el) {
         bt_free(el->compensation->handlers);
         bt_free(el->compensation);
     }
+    eng_multi_free(el->multi);
     bt_free(el);
 }
 
@@ -316,14 +332,15 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
 
 void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
     const bpmn_element *m = eng_elem_model(el);
-    if (el->state == ENG_ACTIVATING && m->n_inputs > 0) {
+    /* A multi-instance body leaves the mappings to its inner instances. */
+    if (el->state == ENG_ACTIVATING && m->n_inputs > 0 && !el->multi) {
         char msg[512];
         if (eng_mappings_input(e, el, msg, sizeof msg) != BT_OK) {
             eng_incident_raise(e, el, ENG_INC_IO_MAPPING_ERROR, 0, msg);
             return;
         }
     }
-    activate_fn fn = behaviours[m->type];
+    activate_fn fn = el->multi ? eng_multi_activate : behaviours[m->type];
     if (!fn) { /* the model layer rejects these; never reached with a valid model */
         char msg[256];
         snprintf(msg, sizeof msg, "element type %s is not supported", bpmn_type_name(m->type));
@@ -333,10 +350,12 @@ void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
     uint64_t key = el->key;
     fn(e, el);
     /* An activity that is now waiting gets its timer and message boundary
-     * events. A buffered message is looked for by a later step, so the
-     * activity stays as it is while this loop runs. */
+     * events (a multi-instance activity: its body, not each inner instance).
+     * A buffered message is looked for by a later step, so the activity
+     * stays as it is while this loop runs. */
     el = bt_map_get(&e->elems, key);
-    if (el && el->state == ENG_ACTIVATED && bpmn_is_activity(m->type) && !el->incident) {
+    if (el && el->state == ENG_ACTIVATED && bpmn_is_activity(m->type) && !el->incident &&
+        el->loop_counter == 0) {
         for (int i = 0; i < m->n_boundaries; i++)
             if (!wait_for(e, el, m->boundaries[i]))
                 return;
@@ -589,8 +608,9 @@ static void terminate_siblings(eng_engine *e, eng_elem *el) {
 void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
     const bpmn_element *m = eng_elem_model(el);
     if (el->state == ENG_ACTIVATED) {
-        if (is_container(m) && (el->active_children > 0 || el->n_join_waiting > 0))
-            return; /* a stale completion: something is running again */
+        if ((is_container(m) || el->multi) &&
+            (el->active_children > 0 || el->n_join_waiting > 0 || (el->multi && el->incident)))
+            return; /* a stale completion: something is running again, or waits */
         el->state = ENG_COMPLETING;
         eng_elem_record(e, el, "ELEMENT_COMPLETING");
         eng_timers_cancel(e, el);
@@ -598,13 +618,18 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
     }
     if (el->state != ENG_COMPLETING)
         return;
-    if (m->n_outputs > 0) {
+    if (m->n_outputs > 0 && !el->multi) { /* a body's inner instances ran them */
         char msg[512];
         if (eng_mappings_output(e, el, msg, sizeof msg) != BT_OK) {
             eng_incident_raise(e, el, ENG_INC_IO_MAPPING_ERROR, 0, msg);
             return;
         }
     }
+    int loop_done = 0;
+    if (el->loop_counter > 0 && (loop_done = eng_multi_inner_completing(e, el)) < 0)
+        return; /* an incident on the inner instance */
+    if (el->multi)
+        eng_multi_body_completing(e, el);
     int *chosen = NULL, n_chosen = 0;
     if (m->type == BPMN_EXCLUSIVE_GATEWAY || m->type == BPMN_INCLUSIVE_GATEWAY) {
         char msg[512];
@@ -636,6 +661,12 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
     }
     if (bpmn_is_activity(m->type))
         eng_compensation_note_completed(e, el);
+    if (el->loop_counter > 0) { /* an inner instance: its body goes on */
+        eng_multi_inner_completed(e, el, loop_done > 0);
+        elem_finish(e, el);
+        bt_free(chosen);
+        return;
+    }
     if (el->compensating_for) {
         eng_elem *scope = el->scope;
         eng_elem *thrower = el->compensating_for;
@@ -742,6 +773,8 @@ static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, co
                             const char *code_var) {
     const bpmn_process *p = eng_instance_process(x->inst);
     for (; x && x->scope; x = x->scope) {
+        if (x->loop_counter > 0)
+            continue; /* an inner instance: the boundary events are its body's */
         int b = find_code_boundary(p, eng_elem_model(x), kind, code);
         if (b < 0)
             continue;

@@ -167,7 +167,7 @@ int eng_elems_each(const eng_engine *e, uint64_t instance_key,
             .bpmn_process_id = inst->def->bpmn_process_id,
             .element_id = m->id,
             .element_name = m->name,
-            .type = bpmn_type_name(m->type),
+            .type = eng_elem_type_name(el),
             .incident_key = el->incident ? el->incident->key : 0,
         };
         int rc = cb(ud, &info);

@@ -18,7 +18,8 @@
  * dangling flows, duplicate ids, gateways without outgoing flows, elements no
  * start event reaches, job tasks without a job type, FEEL syntax errors (with
  * the column inside the expression), broken references (errorRef,
- * attachedToRef, activityRef, compensation associations).
+ * attachedToRef, activityRef, compensation associations), multi-instance
+ * activities without an inputCollection.
  *
  * Ownership: the bpmn_model owns everything it points to (one arena);
  * bpmn_model_free releases it. A model is immutable after bpmn_parse and may
@@ -102,6 +103,27 @@ typedef struct bpmn_header {
     const char *value;
 } bpmn_header;
 
+/* A multi-instance activity's loop characteristics
+ * (<multiInstanceLoopCharacteristics> with <zeebe:loopCharacteristics>): the
+ * activity runs once per item of the input collection, all at once or one
+ * after the other. Expressions are FEEL (the leading '=' is optional). */
+typedef struct bpmn_loop {
+    bool sequential; /* isSequential="true" */
+    const char *input_collection_text;
+    feel_expr *input_collection;     /* required: evaluates to the list */
+    const char *input_element;       /* local variable holding the item, or NULL */
+    const char *output_collection;   /* variable collecting the results, or NULL */
+    const char *output_element_text; /* given exactly when output_collection is */
+    feel_expr *output_element;       /* evaluated in each inner instance as it completes */
+    /* When output_element is a variable (or a path into one) other than
+     * input_element and loopCounter: that variable's name, created as null
+     * in each inner instance so that a job's result of that name stays
+     * local to it (Zeebe). NULL otherwise. */
+    const char *output_element_var;
+    const char *completion_condition_text; /* NULL: run every item */
+    feel_expr *completion_condition;
+} bpmn_loop;
+
 typedef struct bpmn_element {
     int index; /* position in process->elements */
     bpmn_type type;
@@ -131,6 +153,7 @@ typedef struct bpmn_element {
     int compensation_handler; /* activity that undoes this one (via a compensation
                                  boundary event + association), or -1 */
     bool is_for_compensation; /* this activity is a compensation handler */
+    const bpmn_loop *loop;    /* multi-instance activities; NULL otherwise */
 
     /* Job-based tasks (service, send, script, business-rule tasks). */
     bpmn_expr job_type;    /* zeebe:taskDefinition type (required) */

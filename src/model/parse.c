@@ -28,6 +28,12 @@
  * when they are documentation (properties, versionTag), and rejected
  * otherwise; other namespaces (camunda:, modeler:) are ignored.
  *
+ * Multi-instance activities: <multiInstanceLoopCharacteristics> holds
+ * <zeebe:loopCharacteristics> (inputCollection required; inputElement,
+ * outputCollection with outputElement) and an optional
+ * <completionCondition>, read into a bpmn_loop; anything else inside it is
+ * rejected, as is <standardLoopCharacteristics>.
+ *
  * Values: an attribute starting with '=' is a FEEL expression, compiled here
  * (the text after '='); a syntax error names the element, its line and the
  * column inside the expression. Everything kept is copied into the arena, so
@@ -218,6 +224,9 @@ static const struct flow_kind {
     {"dataStoreReference", ROLE_SKIP, BPMN_TYPE_COUNT},
     {"documentation", ROLE_SKIP, BPMN_TYPE_COUNT},
     {"extensionElements", ROLE_SKIP, BPMN_TYPE_COUNT}, /* read by the container itself */
+    /* A sub-process's loop characteristics: read by parse_node. */
+    {"multiInstanceLoopCharacteristics", ROLE_SKIP, BPMN_TYPE_COUNT},
+    {"standardLoopCharacteristics", ROLE_SKIP, BPMN_TYPE_COUNT},
     {"ioSpecification", ROLE_SKIP, BPMN_TYPE_COUNT},
     {"property", ROLE_SKIP, BPMN_TYPE_COUNT},
 };
@@ -628,6 +637,163 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
     }
 }
 
+static char *node_text(parser *p, const xmlNode *x);
+
+/* A variable name as inputElement and outputCollection take it: not empty,
+ * not an expression, no white space, no path. */
+static bool variable_name_valid(const char *s) {
+    if (!s || !s[0] || s[0] == '=')
+        return false;
+    for (; *s; s++)
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '.')
+            return false;
+    return true;
+}
+
+/* When a FEEL expression is a name or a dotted path of names (letters,
+ * digits, '_'), the first name, in the arena; NULL otherwise. */
+static const char *expression_variable(parser *p, const char *text) {
+    const char *s = text + strspn(text, " \t\r\n");
+    size_t len = strlen(s);
+    while (len > 0 && strchr(" \t\r\n", s[len - 1]))
+        len--;
+    size_t first = 0;
+    bool start = true;
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        bool digit = c >= '0' && c <= '9';
+        if (c == '.' && !start) {
+            if (!first)
+                first = k;
+            start = true;
+        } else if (letter || (digit && !start)) {
+            start = false;
+        } else {
+            return NULL;
+        }
+    }
+    if (len == 0 || start)
+        return NULL;
+    char *name = bpmn_arena_strndup(p->c->arena, s, first ? first : len);
+    if (!name)
+        bpmn_ctx_nomem(p->c);
+    return name;
+}
+
+/* A loop expression attribute or element text: FEEL, with or without the
+ * leading '='. NULL (not reported) when absent or empty. */
+static feel_expr *loop_expression(parser *p, int i, const char *value, int line, const char *what,
+                                  const char **text) {
+    *text = NULL;
+    if (!value)
+        return NULL;
+    value += strspn(value, " \t\r\n");
+    if (value[0] == '=')
+        value++;
+    value += strspn(value, " \t\r\n");
+    if (!value[0])
+        return NULL;
+    *text = keep(p, value);
+    return *text ? compile(p, *text, p->b->nodes[i].el.id, line, what) : NULL;
+}
+
+/* <multiInstanceLoopCharacteristics> of activity node i. */
+static void parse_loop(parser *p, int i, const xmlNode *x) {
+    bpmn_loop *loop = bpmn_arena_alloc(p->c->arena, sizeof *loop);
+    if (!loop) {
+        bpmn_ctx_nomem(p->c);
+        return;
+    }
+    loop->sequential = attr_is_true(x, "isSequential");
+    const xmlNode *zeebe = NULL;
+    FOR_CHILDREN(c, x) {
+        if (node_is(c, "extensionElements")) {
+            FOR_CHILDREN(e, c) {
+                if (!node_in_ns(e, NS_ZEEBE))
+                    continue;
+                if (strcmp((const char *)e->name, "loopCharacteristics") == 0 && !zeebe) {
+                    zeebe = e;
+                } else {
+                    char detail[128];
+                    snprintf(detail, sizeof detail,
+                             "extension element 'zeebe:%s' in multiInstanceLoopCharacteristics",
+                             (const char *)e->name);
+                    node_unsupported(p, i, detail);
+                    return;
+                }
+            }
+        } else if (node_is(c, "completionCondition")) {
+            char *text = node_text(p, c);
+            if (!text)
+                return;
+            loop->completion_condition = loop_expression(
+                p, i, text, node_line(c), "completionCondition", &loop->completion_condition_text);
+            if (!loop->completion_condition_text && !failed(p))
+                bpmn_ctx_report(p->c, p->b->nodes[i].el.id, node_line(c), 0,
+                                "empty completionCondition");
+        } else if (node_in_ns(c, NS_BPMN) && !node_is(c, "documentation")) {
+            char detail[128];
+            snprintf(detail, sizeof detail, "multiInstanceLoopCharacteristics with <%s>",
+                     (const char *)c->name);
+            node_unsupported(p, i, detail);
+            return;
+        }
+        if (failed(p))
+            return;
+    }
+    bpmn_node *n = &p->b->nodes[i];
+    const char *id = n->el.id;
+    n->el.loop = loop;
+    if (!zeebe) {
+        bpmn_ctx_report(p->c, id, n->el.line, 0,
+                        "a multi-instance activity needs an inputCollection "
+                        "(<zeebe:loopCharacteristics inputCollection=\"= items\"/>)");
+        return;
+    }
+    int line = node_line(zeebe);
+    loop->input_collection =
+        loop_expression(p, i, node_attr(zeebe, "inputCollection"), line,
+                        "zeebe:loopCharacteristics inputCollection", &loop->input_collection_text);
+    if (!loop->input_collection_text && !failed(p))
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "a multi-instance activity needs an inputCollection "
+                        "(<zeebe:loopCharacteristics inputCollection=\"= items\"/>)");
+    const char *input_element = node_attr(zeebe, "inputElement");
+    const char *output_collection = node_attr(zeebe, "outputCollection");
+    if (input_element && input_element[0] && !variable_name_valid(input_element))
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "zeebe:loopCharacteristics inputElement '%s' is not a variable name",
+                        input_element);
+    if (output_collection && output_collection[0] && !variable_name_valid(output_collection))
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "zeebe:loopCharacteristics outputCollection '%s' is not a variable name",
+                        output_collection);
+    loop->input_element = input_element && input_element[0] ? keep(p, input_element) : NULL;
+    loop->output_collection =
+        output_collection && output_collection[0] ? keep(p, output_collection) : NULL;
+    loop->output_element =
+        loop_expression(p, i, node_attr(zeebe, "outputElement"), line,
+                        "zeebe:loopCharacteristics outputElement", &loop->output_element_text);
+    if (failed(p))
+        return;
+    if (loop->output_collection && !loop->output_element_text)
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "zeebe:loopCharacteristics outputCollection needs an outputElement "
+                        "(the expression whose result is collected)");
+    else if (!loop->output_collection && loop->output_element_text)
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "zeebe:loopCharacteristics outputElement needs an outputCollection "
+                        "(the variable that collects the results)");
+    if (loop->output_element_text) {
+        const char *var = expression_variable(p, loop->output_element_text);
+        bool keyword = var && (!strcmp(var, "null") || !strcmp(var, "true") ||
+                               !strcmp(var, "false") || !strcmp(var, "loopCounter"));
+        if (var && !keyword && !(loop->input_element && strcmp(var, loop->input_element) == 0))
+            loop->output_element_var = var;
+    }
+}
+
 /* The Camunda 7 way of implementing a task (an attribute of the camunda:
  * namespace), to explain why a task of such a model has no job type. */
 static const char *camunda7_implementation(const xmlNode *x) {
@@ -678,12 +844,17 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
     if (bpmn_is_activity(t)) {
         n->el.is_for_compensation = attr_is_true(x, "isForCompensation");
         FOR_CHILDREN(c, x) {
-            if (node_is(c, "multiInstanceLoopCharacteristics") ||
-                node_is(c, "standardLoopCharacteristics")) {
+            if (node_is(c, "standardLoopCharacteristics") ||
+                (node_is(c, "multiInstanceLoopCharacteristics") && p->b->nodes[i].el.loop)) {
                 node_unsupported(p, i, (const char *)c->name);
                 return;
             }
+            if (node_is(c, "multiInstanceLoopCharacteristics"))
+                parse_loop(p, i, c);
+            if (p->b->nodes[i].unsupported || failed(p))
+                return;
         }
+        n = &p->b->nodes[i];
     }
     if (bpmn_type_is_event(t)) {
         parse_event_definition(p, i, x);

@@ -56,6 +56,12 @@ static void check_process(const bpmn_process *p) {
             CHECK(e->attached_to >= 0 && e->attached_to < p->n_elements);
         if (bpmn_is_job_task(e->type))
             CHECK(e->job_type.text && e->job_retries.text);
+        if (e->loop) { /* a multi-instance activity: what the engine relies on */
+            CHECK(bpmn_is_activity(e->type));
+            CHECK(e->loop->input_collection && e->loop->input_collection_text);
+            CHECK(!e->loop->output_collection == !e->loop->output_element);
+            CHECK(!e->loop->completion_condition_text == !e->loop->completion_condition);
+        }
     }
     for (int f = 0; f < p->n_flows; f++) {
         const bpmn_flow *fl = &p->flows[f];

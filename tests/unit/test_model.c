@@ -502,6 +502,64 @@ static void test_escaped_attributes(void **state) {
     bpmn_model_free(m);
 }
 
+/* Multi-instance activities: a sequential task and a parallel sub-process
+ * (whose loop element is not taken for one of its children). */
+static void test_multi_instance(void **state) {
+    (void)state;
+    const char *xml =
+        "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\" "
+        "xmlns:zeebe=\"http://camunda.org/schema/zeebe/1.0\">"
+        "<bpmn:process id=\"p\" isExecutable=\"true\"><bpmn:startEvent id=\"s\"/>"
+        "<bpmn:serviceTask id=\"each\"><bpmn:extensionElements>"
+        "<zeebe:taskDefinition type=\"work\"/></bpmn:extensionElements>"
+        "<bpmn:multiInstanceLoopCharacteristics isSequential=\"true\"><bpmn:extensionElements>"
+        "<zeebe:loopCharacteristics inputCollection=\"= order.items\" inputElement=\"item\" "
+        "outputCollection=\"results\" outputElement=\"= result.price\"/>"
+        "</bpmn:extensionElements><bpmn:completionCondition>= numberOfCompletedInstances &gt;= 2"
+        "</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>"
+        "<bpmn:subProcess id=\"sub\"><bpmn:multiInstanceLoopCharacteristics>"
+        "<bpmn:extensionElements><zeebe:loopCharacteristics inputCollection=\"items\" "
+        "inputElement=\"x\" outputCollection=\"out\" outputElement=\"= x\"/>"
+        "</bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics>"
+        "<bpmn:startEvent id=\"s2\"/></bpmn:subProcess>"
+        "<bpmn:task id=\"plain\"><bpmn:multiInstanceLoopCharacteristics>"
+        "<bpmn:extensionElements><zeebe:loopCharacteristics inputCollection=\"=[1,2]\" "
+        "outputCollection=\"sums\" outputElement=\"= {n: loopCounter}\"/>"
+        "</bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:task>"
+        "<bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"each\"/>"
+        "<bpmn:sequenceFlow id=\"f2\" sourceRef=\"each\" targetRef=\"sub\"/>"
+        "<bpmn:sequenceFlow id=\"f3\" sourceRef=\"sub\" targetRef=\"plain\"/></bpmn:process>"
+        "</bpmn:definitions>";
+    bpmn_model *m = parse_ok(xml, strlen(xml));
+    const bpmn_process *p = &m->processes[0];
+    const bpmn_loop *each = p->elements[el(p, "each")].loop;
+    assert_non_null(each);
+    assert_true(each->sequential);
+    assert_string_equal(each->input_collection_text, "order.items");
+    assert_non_null(each->input_collection);
+    assert_string_equal(each->input_element, "item");
+    assert_string_equal(each->output_collection, "results");
+    assert_string_equal(each->output_element_text, "result.price");
+    assert_string_equal(each->output_element_var, "result"); /* made local per inner instance */
+    assert_string_equal(each->completion_condition_text, "numberOfCompletedInstances >= 2");
+    assert_non_null(each->completion_condition);
+
+    const bpmn_loop *sub = p->elements[el(p, "sub")].loop;
+    assert_non_null(sub);
+    assert_false(sub->sequential);
+    assert_string_equal(sub->input_collection_text, "items"); /* '=' is optional */
+    assert_null(sub->output_element_var); /* the input element is local already */
+    assert_null(sub->completion_condition);
+    assert_null(p->elements[el(p, "s2")].loop);
+    assert_int_equal(p->elements[el(p, "sub")].start_event, el(p, "s2"));
+
+    const bpmn_loop *plain = p->elements[el(p, "plain")].loop;
+    assert_null(plain->input_element);
+    assert_null(plain->output_element_var); /* not a variable */
+    assert_null(p->elements[el(p, "s")].loop);
+    bpmn_model_free(m);
+}
+
 /* The Zeebe demo model: gateways and a cancel chain, job type 'lambda'. */
 static void test_reference_zeebe(void **state) {
     (void)state;
@@ -792,10 +850,10 @@ static void test_error_list(void **state) {
 
 /* ---- allocation failures -------------------------------------------------------------- */
 
-static void test_alloc_failures(void **state) {
-    (void)state;
+/* Every allocation of parsing `rel` failing in turn: BT_ENOMEM, never a crash. */
+static void alloc_failures(const char *rel) {
     size_t len;
-    char *xml = read_data("BATON_TEST_DATA", "bpmn/trip-saga.bpmn", &len);
+    char *xml = read_data("BATON_TEST_DATA", rel, &len);
     long n;
     int failures = 0;
     for (n = 0; n < 100000; n++) {
@@ -817,6 +875,12 @@ static void test_alloc_failures(void **state) {
     assert_true(failures > 10); /* the loop did exercise failing allocations */
     assert_true(n < 100000);
     free(xml);
+}
+
+static void test_alloc_failures(void **state) {
+    (void)state;
+    alloc_failures("bpmn/trip-saga.bpmn");
+    alloc_failures("bpmn/multi-instance-loops.bpmn");
 }
 
 /* Cron cycles: the next match strictly after a time, in UTC. */
@@ -885,6 +949,7 @@ int main(void) {
         cmocka_unit_test(test_trip_saga),
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_escaped_attributes),
+        cmocka_unit_test(test_multi_instance),
         cmocka_unit_test(test_reference_zeebe),
         cmocka_unit_test(test_reference_camunda7),
         cmocka_unit_test(test_bad_models),

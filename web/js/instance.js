@@ -248,11 +248,13 @@ export async function render(main, { params }) {
       }
       if (list.some((e) => e.state === 'TERMINATED') && !completed.has(id)) mark(viewer, id, 'bt-terminated');
       if (list.some((e) => e.state === 'ACTIVE')) mark(viewer, id, 'bt-active');
-      if (list.length > 1) {
+      // A multi-instance activity's body is not a run of its own.
+      const runs = list.filter((e) => e.type !== 'MULTI_INSTANCE_BODY').length;
+      if (runs > 1) {
         const html = document.createElement('div');
         html.className = 'ov-runs';
-        html.title = `ran ${list.length} times`;
-        html.textContent = `×${list.length}`;
+        html.title = `ran ${runs} times`;
+        html.textContent = `×${runs}`;
         overlays.add(id, 'instance', { position: { top: -10, right: 10 }, html });
       }
     }

@@ -99,13 +99,22 @@ static void expand(const bpmn_process *p, const eng_compensable *recs, int n, ha
     }
 }
 
+/* The scope whose completed activities a throw event compensates: its own,
+ * or, inside an event sub-process, the event sub-process's parent scope. */
+static eng_elem *compensation_scope(eng_elem *thrower) {
+    eng_elem *scope = thrower->scope;
+    if (scope && eng_elem_model(scope)->type == BPMN_EVENT_SUB_PROCESS)
+        scope = scope->scope;
+    return scope;
+}
+
 static void handler_activate(eng_engine *e, eng_elem *thrower, int handler) {
-    eng_elem *h = eng_elem_activate(e, thrower->scope, handler);
+    eng_elem *h = eng_elem_activate(e, compensation_scope(thrower), handler);
     h->compensating_for = thrower;
 }
 
 bool eng_compensation_start(eng_engine *e, eng_elem *thrower) {
-    eng_elem *scope = thrower->scope;
+    eng_elem *scope = compensation_scope(thrower);
     if (!scope || scope->n_compensable == 0)
         return false;
     const bpmn_element *m = eng_elem_model(thrower);

@@ -382,6 +382,28 @@ bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code);
 void eng_event_occur(eng_engine *e, eng_elem *owner, int event, const feel_value *vars);
 /* Sets an event's variables on its element instance (see eng_event_occur). */
 void eng_event_vars_apply(eng_engine *e, eng_elem *el, const feel_value *vars);
+/* Whether an event stays after it happened (a non-interrupting boundary or
+ * event sub-process start event): its timer cycle or subscription goes on. */
+bool eng_event_repeats(const bpmn_element *ev);
+/* Opens what waits for `event` on behalf of el: its timer, or its message
+ * subscription (unless el has it already: an incident being retried).
+ * false when it could not (an incident was raised on el). */
+bool eng_wait_for(eng_engine *e, eng_elem *el, int event);
+/* Terminates every child of scope but `except` (may be NULL) and clears its
+ * joins. */
+void eng_scope_terminate_children(eng_engine *e, eng_elem *scope, const eng_elem *except);
+
+/* ---- event_subs.c ---------------------------------------------------------------------- */
+/* Opens the timers and subscriptions of the scope's event sub-processes'
+ * start events; false when one could not (an incident on scope). */
+bool eng_event_subs_open(eng_engine *e, eng_elem *scope);
+/* The start event of the scope's event sub-process that catches error or
+ * escalation `code` (an exact code before a catch-all), or -1 — also when
+ * an interrupting event sub-process runs in the scope already. */
+int eng_event_sub_for_code(const eng_elem *scope, bpmn_event_kind kind, const char *code);
+/* Starts the event sub-process of start event `start` in scope (see the
+ * file's comment); vars: the event's variables, or NULL. */
+eng_elem *eng_event_sub_trigger(eng_engine *e, eng_elem *scope, int start, const feel_value *vars);
 
 /* ---- variables.c ---------------------------------------------------------------- */
 const feel_value *eng_vars_get(const eng_vars *v, const char *name, size_t len);
@@ -423,6 +445,8 @@ const char *eng_incident_type_name(eng_incident_type t);
 bool eng_timer_create(eng_engine *e, eng_elem *el, int event);
 /* Cancels every timer el owns (recorded CANCELED). */
 void eng_timers_cancel(eng_engine *e, eng_elem *el);
+/* Cancels one timer (recorded CANCELED). */
+void eng_timer_cancel(eng_engine *e, eng_timer *t);
 /* Fires a due timer. */
 void eng_timer_fire(eng_engine *e, eng_timer *t);
 /* Frees a timer without a record (the instance is being freed). */
@@ -441,6 +465,8 @@ bool eng_msub_open(eng_engine *e, eng_elem *el, int event);
 bool eng_msub_has(const eng_elem *el, int event);
 /* Closes every subscription el owns (recorded DELETED). */
 void eng_msubs_close(eng_engine *e, eng_elem *el);
+/* Closes one subscription (recorded DELETED). */
+void eng_msub_close(eng_engine *e, eng_msub *s);
 /* Frees a subscription without a record (the instance is being freed). */
 void eng_msub_free(eng_engine *e, eng_msub *s);
 /* Adds a decoded subscription to el and the engine's indexes. */

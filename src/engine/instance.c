@@ -183,10 +183,20 @@ static void set_activated(eng_engine *e, eng_elem *el) {
 typedef void (*activate_fn)(eng_engine *e, eng_elem *el);
 
 static void activate_container(eng_engine *e, eng_elem *el) {
-    set_activated(e, el);
+    if (el->state == ENG_ACTIVATING)
+        set_activated(e, el);
     const bpmn_element *m = eng_elem_model(el);
     eng_instance *inst = el->inst;
-    if (!el->scope && inst->start_at > 0) { /* started by a message start event */
+    /* The timers and subscriptions of its event sub-processes first: when
+     * one cannot open, the incident's retry runs this again from here. */
+    if (!eng_event_subs_open(e, el))
+        return;
+    if (m->type == BPMN_EVENT_SUB_PROCESS) { /* its start event has happened */
+        eng_elem *start = eng_elem_activate(e, el, m->start_event);
+        eng_event_vars_apply(e, start, el->trigger_vars);
+        feel_value_unref(el->trigger_vars);
+        el->trigger_vars = NULL;
+    } else if (!el->scope && inst->start_at > 0) { /* started by a message start event */
         eng_elem *start = eng_elem_activate(e, el, inst->start_at);
         eng_event_vars_apply(e, start, inst->start_vars);
         feel_value_unref(inst->start_vars);
@@ -268,10 +278,7 @@ static void activate_receive_task(eng_engine *e, eng_elem *el) {
         eng_msub_open(e, el, el->element);
 }
 
-/* Opens what waits for `event` on behalf of el: its timer, or its message
- * subscription (unless el has it already: an incident being retried).
- * false when it could not (an incident was raised on el). */
-static bool wait_for(eng_engine *e, eng_elem *el, int event) {
+bool eng_wait_for(eng_engine *e, eng_elem *el, int event) {
     const bpmn_element *ev = &eng_instance_process(el->inst)->elements[event];
     if (ev->event == BPMN_EVENT_MESSAGE)
         return eng_msub_has(el, event) || eng_msub_open(e, el, event);
@@ -294,7 +301,7 @@ static void activate_event_gateway(eng_engine *e, eng_elem *el) {
     const bpmn_process *p = eng_instance_process(el->inst);
     uint64_t key = el->key;
     for (int i = 0; i < m->n_outgoing; i++) {
-        if (!wait_for(e, el, p->flows[m->outgoing[i]].target))
+        if (!eng_wait_for(e, el, p->flows[m->outgoing[i]].target))
             return;
         if (bt_map_get(&e->elems, key) != el || el->triggered_event > 0)
             return; /* a buffered message came at once */
@@ -302,9 +309,11 @@ static void activate_event_gateway(eng_engine *e, eng_elem *el) {
 }
 
 static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
-    /* Containers activate their none start event. */
+    /* Containers activate their none start event (an event sub-process:
+     * the start event that happened). */
     [BPMN_PROCESS] = activate_container,
     [BPMN_SUB_PROCESS] = activate_container,
+    [BPMN_EVENT_SUB_PROCESS] = activate_container,
     /* Events that only pass the token on. */
     [BPMN_START_EVENT] = activate_pass_through,
     [BPMN_BOUNDARY_EVENT] = activate_pass_through,
@@ -357,7 +366,7 @@ void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
     if (el && el->state == ENG_ACTIVATED && bpmn_is_activity(m->type) && !el->incident &&
         el->loop_counter == 0) {
         for (int i = 0; i < m->n_boundaries; i++)
-            if (!wait_for(e, el, m->boundaries[i]))
+            if (!eng_wait_for(e, el, m->boundaries[i]))
                 return;
     }
 }
@@ -568,7 +577,8 @@ void eng_scope_child_done(eng_engine *e, eng_elem *scope) {
 }
 
 static bool is_container(const bpmn_element *m) {
-    return m->type == BPMN_PROCESS || m->type == BPMN_SUB_PROCESS;
+    return m->type == BPMN_PROCESS || m->type == BPMN_SUB_PROCESS ||
+           m->type == BPMN_EVENT_SUB_PROCESS;
 }
 
 /* Removes a finished element instance and lets its scope react. */
@@ -585,24 +595,22 @@ static void elem_finish(eng_engine *e, eng_elem *el) {
     (void)inst;
 }
 
-/* Terminate end event: every other child of the scope is terminated, then
- * the scope completes. */
-static void terminate_siblings(eng_engine *e, eng_elem *el) {
-    eng_instance *inst = el->inst;
+void eng_scope_terminate_children(eng_engine *e, eng_elem *scope, const eng_elem *except) {
+    eng_instance *inst = scope->inst;
     for (int i = inst->n_elems - 1; i >= 0; i--) {
         if (i >= inst->n_elems)
             continue;
         eng_elem *other = inst->elems[i];
-        if (other != el && other->scope == el->scope) {
+        if (other != except && other->scope == scope) {
             eng_elem_terminate(e, other);
-            el->scope->active_children--;
+            scope->active_children--;
             i = inst->n_elems; /* the list changed: restart from the end */
         }
     }
-    el->scope->n_join_waiting = 0;
-    if (el->scope->join_tokens)
-        memset(el->scope->join_tokens, 0,
-               (size_t)eng_instance_process(inst)->n_flows * sizeof *el->scope->join_tokens);
+    scope->n_join_waiting = 0;
+    if (scope->join_tokens)
+        memset(scope->join_tokens, 0,
+               (size_t)eng_instance_process(inst)->n_flows * sizeof *scope->join_tokens);
 }
 
 void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
@@ -643,7 +651,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         }
     }
     if (m->type == BPMN_END_EVENT && m->event == BPMN_EVENT_TERMINATE && el->scope)
-        terminate_siblings(e, el);
+        eng_scope_terminate_children(e, el->scope, el); /* then the scope completes */
 
     el->state = ENG_COMPLETED;
     eng_elem_record(e, el, "ELEMENT_COMPLETED");
@@ -763,37 +771,50 @@ static void set_local_string(eng_engine *e, eng_elem *el, const char *name, cons
     eng_vars_set_local(e, el, name, strlen(name), v);
 }
 
-/* Errors and escalations travel the same way: up the scope chain from `x`
- * to the first activity with a boundary event of `kind` for `code`. An
- * interrupting one terminates that activity (and so everything below it,
- * the thrower included); either way the boundary event is activated and
- * returned, with the code as a local variable (`code_var`) for its output
- * mappings. NULL when nothing catches. */
+/* Errors and escalations travel the same way: up the scope chain from `x`.
+ * At each level the activity's boundary event of `kind` for `code` catches,
+ * then (one level up) an event sub-process of the enclosing scope with a
+ * start event for it. An interrupting catch terminates that activity, or
+ * everything else in the scope (so the thrower too); either way the boundary
+ * event or the event sub-process is activated and returned, with the code as
+ * a local variable (`code_var`) for its mappings and its inside, and
+ * *interrupting says which it was. NULL when nothing catches. */
 static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, const char *code,
-                            const char *code_var) {
+                            const char *code_var, bool *interrupting) {
     const bpmn_process *p = eng_instance_process(x->inst);
-    for (; x && x->scope; x = x->scope) {
+    for (; x; x = x->scope) {
         if (x->loop_counter > 0)
             continue; /* an inner instance: the boundary events are its body's */
-        int b = find_code_boundary(p, eng_elem_model(x), kind, code);
-        if (b < 0)
-            continue;
         eng_elem *scope = x->scope;
-        if (p->elements[b].cancel_activity) {
-            eng_elem_terminate(e, x);
-            scope->active_children--;
+        int b = scope ? find_code_boundary(p, eng_elem_model(x), kind, code) : -1;
+        eng_elem *caught = NULL;
+        if (b >= 0) {
+            *interrupting = p->elements[b].cancel_activity;
+            if (*interrupting) {
+                eng_elem_terminate(e, x);
+                scope->active_children--;
+            }
+            caught = eng_elem_activate(e, scope, b);
+        } else if (scope) {
+            int start = eng_event_sub_for_code(scope, kind, code);
+            if (start < 0)
+                continue;
+            *interrupting = p->elements[start].cancel_activity;
+            caught = eng_event_sub_trigger(e, scope, start, NULL);
+        } else {
+            continue;
         }
-        eng_elem *boundary = eng_elem_activate(e, scope, b);
         if (code)
-            set_local_string(e, boundary, code_var, code);
-        return boundary;
+            set_local_string(e, caught, code_var, code);
+        return caught;
     }
     return NULL;
 }
 
 bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char *message) {
     /* An error boundary event always interrupts (validate.c). */
-    eng_elem *boundary = catch_code(e, from, BPMN_EVENT_ERROR, code, "errorCode");
+    bool interrupting;
+    eng_elem *boundary = catch_code(e, from, BPMN_EVENT_ERROR, code, "errorCode", &interrupting);
     if (boundary && message)
         set_local_string(e, boundary, "errorMessage", message);
     return boundary != NULL;
@@ -806,9 +827,10 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
 bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code) {
     if (!from->scope)
         return false;
-    const bpmn_process *p = eng_instance_process(from->inst); /* `from` may be freed below */
-    eng_elem *boundary = catch_code(e, from->scope, BPMN_EVENT_ESCALATION, code, "escalationCode");
-    return boundary && p->elements[boundary->element].cancel_activity;
+    bool interrupting = false;
+    eng_elem *caught =
+        catch_code(e, from, BPMN_EVENT_ESCALATION, code, "escalationCode", &interrupting);
+    return caught && interrupting;
 }
 
 /* ---- instances --------------------------------------------------------------------------------
@@ -836,6 +858,11 @@ void eng_instance_free(eng_engine *e, eng_instance *inst) {
 /* ---- events that happen -------------------------------------------------------------------------
  */
 
+bool eng_event_repeats(const bpmn_element *ev) {
+    return (ev->type == BPMN_BOUNDARY_EVENT || ev->type == BPMN_START_EVENT) &&
+           !ev->cancel_activity;
+}
+
 void eng_event_vars_apply(eng_engine *e, eng_elem *el, const feel_value *vars) {
     if (!vars || feel_context_count(vars) == 0)
         return;
@@ -852,6 +879,10 @@ void eng_event_occur(eng_engine *e, eng_elem *owner, int event, const feel_value
         if (vars)
             owner->trigger_vars = feel_value_ref((feel_value *)vars);
         eng_step_push(e, STEP_COMPLETE, owner);
+        return;
+    }
+    if (ev->type == BPMN_START_EVENT) { /* of an event sub-process of the scope `owner` */
+        eng_event_sub_trigger(e, owner, event, vars);
         return;
     }
     if (ev->type != BPMN_BOUNDARY_EVENT) { /* a catch event or receive task: owner itself */

@@ -112,8 +112,7 @@ static void sub_record(eng_engine *e, const eng_msub *s, const char *intent, uin
     put_string(&b, "bpmnProcessId", process_of(el));
     if (message_key)
         put_key(&b, "messageKey", message_key);
-    bt_buf_printf(&b, ",\"interrupting\":%s",
-                  ev->type != BPMN_BOUNDARY_EVENT || ev->cancel_activity ? "true" : "false");
+    bt_buf_printf(&b, ",\"interrupting\":%s", eng_event_repeats(ev) ? "false" : "true");
     add_record(e, &b, "PROCESS_MESSAGE_SUBSCRIPTION", intent, s->key, el->inst->key);
     eng_instance_touch(e, el->inst);
 }
@@ -207,12 +206,14 @@ void eng_msub_free(eng_engine *e, eng_msub *s) {
     bt_free(s);
 }
 
+void eng_msub_close(eng_engine *e, eng_msub *s) {
+    sub_record(e, s, "DELETED", 0);
+    eng_msub_free(e, s);
+}
+
 void eng_msubs_close(eng_engine *e, eng_elem *el) {
-    while (el->n_msubs > 0) {
-        eng_msub *s = el->msubs[el->n_msubs - 1];
-        sub_record(e, s, "DELETED", 0);
-        eng_msub_free(e, s);
-    }
+    while (el->n_msubs > 0)
+        eng_msub_close(e, el->msubs[el->n_msubs - 1]);
 }
 
 /* The text of a message name or correlation key: the literal, or the FEEL
@@ -291,7 +292,7 @@ static void correlate(eng_engine *e, eng_msub *s, const eng_message *m) {
     int event = s->event;
     const bpmn_element *ev = &eng_instance_process(owner->inst)->elements[event];
     sub_record(e, s, "CORRELATED", m->key);
-    if (ev->type != BPMN_BOUNDARY_EVENT || ev->cancel_activity)
+    if (!eng_event_repeats(ev))
         eng_msub_free(e, s);
     eng_event_occur(e, owner, event, m->variables);
 }

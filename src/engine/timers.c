@@ -124,28 +124,30 @@ bool eng_timer_create(eng_engine *e, eng_elem *el, int event) {
     return true;
 }
 
+void eng_timer_cancel(eng_engine *e, eng_timer *t) {
+    timer_record(e, t, "CANCELED");
+    eng_timer_free(e, t);
+}
+
 void eng_timers_cancel(eng_engine *e, eng_elem *el) {
-    while (el->n_timers > 0) {
-        eng_timer *t = el->timers[el->n_timers - 1];
-        timer_record(e, t, "CANCELED");
-        eng_timer_free(e, t);
-    }
+    while (el->n_timers > 0)
+        eng_timer_cancel(e, el->timers[el->n_timers - 1]);
 }
 
 void eng_timer_fire(eng_engine *e, eng_timer *t) {
     eng_elem *owner = t->elem;
     const bpmn_element *ev = &eng_instance_process(owner->inst)->elements[t->event];
     timer_record(e, t, "TRIGGERED");
-    if (ev->type != BPMN_BOUNDARY_EVENT || ev->cancel_activity) {
+    if (!eng_event_repeats(ev)) {
         /* Fires once: a catch event, a gateway's branch, an interrupting
-         * boundary event. */
+         * boundary or event sub-process start event. */
         int event = t->event;
         eng_timer_free(e, t);
         eng_event_occur(e, owner, event, NULL);
         return;
     }
-    /* A boundary event that does not interrupt: a parallel path, and a
-     * cycle schedules its next firing. */
+    /* A boundary or event sub-process start event that does not interrupt:
+     * a parallel path, and a cycle schedules its next firing. */
     eng_event_occur(e, owner, t->event, NULL);
     if (t->interval_ms == BPMN_INTERVAL_CRON) {
         /* The next match of the cron expression after now (evaluated again

@@ -146,6 +146,12 @@ typedef struct bpmn_element {
      * correlation to start instances. */
     int n_message_starts;
     const int *message_starts;
+    /* Containers: their event sub-processes (indexes). An event
+     * sub-process's start_event is its one start event, which has an event
+     * definition (timer, message, error, escalation); cancel_activity is
+     * that start event's isInterrupting. */
+    int n_event_subs;
+    const int *event_subs;
 
     /* Activities. */
     int n_boundaries;
@@ -165,9 +171,9 @@ typedef struct bpmn_element {
     int n_inputs, n_outputs;
     const bpmn_mapping *inputs, *outputs;
 
-    /* Boundary events. */
+    /* Boundary events, and start events of event sub-processes. */
     int attached_to;      /* activity index */
-    bool cancel_activity; /* interrupting (the default) */
+    bool cancel_activity; /* interrupting (the default): cancelActivity / isInterrupting */
 
     /* Error and escalation events: the code thrown (end/throw event) or
      * caught (boundary); NULL on a catching event means "catch all". */

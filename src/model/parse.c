@@ -260,7 +260,9 @@ static const struct event_def {
 /* The (event type, definition) pairs baton executes. */
 static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     switch (t) {
-    case BPMN_START_EVENT: return k == BPMN_EVENT_NONE || k == BPMN_EVENT_MESSAGE;
+    case BPMN_START_EVENT: /* all but none and message: in event sub-processes (validate.c) */
+        return k == BPMN_EVENT_NONE || k == BPMN_EVENT_MESSAGE || k == BPMN_EVENT_TIMER ||
+               k == BPMN_EVENT_ERROR || k == BPMN_EVENT_ESCALATION;
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
                k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION ||
@@ -836,11 +838,8 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
         return;
     }
     bpmn_type t = kind->type;
-    if (t == BPMN_SUB_PROCESS && attr_is_true(x, "triggeredByEvent")) {
-        n->el.type = BPMN_EVENT_SUB_PROCESS;
-        node_unsupported(p, i, "triggeredByEvent=\"true\" (an event sub-process)");
-        return;
-    }
+    if (t == BPMN_SUB_PROCESS && attr_is_true(x, "triggeredByEvent"))
+        n->el.type = t = BPMN_EVENT_SUB_PROCESS;
     if (bpmn_is_activity(t)) {
         n->el.is_for_compensation = attr_is_true(x, "isForCompensation");
         FOR_CHILDREN(c, x) {
@@ -867,13 +866,17 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
         if (attr_is_false(x, "cancelActivity"))
             n->el.cancel_activity = false;
     }
-    /* A cycle repeats: only where the element stays (a boundary event that
-     * does not interrupt); a catch event or an interrupting boundary fires once. */
+    if (t == BPMN_START_EVENT && attr_is_false(x, "isInterrupting"))
+        n->el.cancel_activity = false; /* an event sub-process's start event */
+    /* A cycle repeats: only where the element stays (a boundary event or an
+     * event sub-process start event that does not interrupt); a catch event
+     * or an interrupting one fires once. */
     if (n->el.event == BPMN_EVENT_TIMER && n->el.timer_kind == BPMN_TIMER_CYCLE &&
-        (t != BPMN_BOUNDARY_EVENT || n->el.cancel_activity))
+        ((t != BPMN_BOUNDARY_EVENT && t != BPMN_START_EVENT) || n->el.cancel_activity))
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
-                        "timeCycle needs a non-interrupting boundary event "
-                        "(cancelActivity=\"false\"); use timeDuration or timeDate here");
+                        "timeCycle needs a non-interrupting boundary or event sub-process start "
+                        "event (cancelActivity=\"false\" / isInterrupting=\"false\"); use "
+                        "timeDuration or timeDate here");
     if (t == BPMN_EXCLUSIVE_GATEWAY || t == BPMN_INCLUSIVE_GATEWAY)
         n->default_ref = keep(p, node_attr(x, "default"));
     if (t == BPMN_RECEIVE_TASK) {
@@ -911,7 +914,7 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
                         c7 ? " (camunda:" : "", c7 ? c7 : "",
                         c7 ? " is a Camunda 7 implementation, not supported)" : "");
     }
-    if (t == BPMN_SUB_PROCESS)
+    if (t == BPMN_SUB_PROCESS || t == BPMN_EVENT_SUB_PROCESS)
         parse_container(p, x, i);
 }
 

@@ -90,7 +90,10 @@ static int *arena_ints(checker *k, int n) {
 
 /* What kind of container index i is, for messages. */
 static const char *container_word(const checker *k, int i) {
-    return node(k, i)->el.type == BPMN_PROCESS ? "process" : "sub-process";
+    bpmn_type t = node(k, i)->el.type;
+    return t == BPMN_PROCESS             ? "process"
+           : t == BPMN_EVENT_SUB_PROCESS ? "event sub-process"
+                                         : "sub-process";
 }
 
 /* ---- 2. flows ------------------------------------------------------------------ */
@@ -169,6 +172,23 @@ static void children_layout(checker *k) {
     for (int i = 1; i < b->n_nodes; i++) {
         bpmn_element *s = &node(k, node(k, i)->el.scope)->el;
         ((int *)s->children)[s->n_children++] = i;
+    }
+    /* Each container's event sub-processes. */
+    for (int i = 1; i < b->n_nodes; i++)
+        if (node(k, i)->el.type == BPMN_EVENT_SUB_PROCESS && !node(k, i)->unsupported)
+            node(k, node(k, i)->el.scope)->el.n_event_subs++;
+    for (int i = 0; i < b->n_nodes && !k->c->status; i++) {
+        bpmn_element *c = &node(k, i)->el;
+        c->event_subs = arena_ints(k, c->n_event_subs);
+        c->n_event_subs = 0;
+    }
+    if (k->c->status)
+        return;
+    for (int i = 1; i < b->n_nodes; i++) {
+        if (node(k, i)->el.type != BPMN_EVENT_SUB_PROCESS || node(k, i)->unsupported)
+            continue;
+        bpmn_element *s = &node(k, node(k, i)->el.scope)->el;
+        ((int *)s->event_subs)[s->n_event_subs++] = i;
     }
 }
 
@@ -442,7 +462,11 @@ static void check_compensation_throw(checker *k, bpmn_node *n) {
     if (!n->activity_ref)
         return; /* every completed activity of the scope */
     int a = find(k, n->activity_ref);
-    if (a < 0 || !bpmn_is_activity(node(k, a)->el.type) || node(k, a)->el.scope != el->scope) {
+    /* Inside an event sub-process, the parent scope's activities. */
+    int scope = el->scope;
+    if (node(k, scope)->el.type == BPMN_EVENT_SUB_PROCESS)
+        scope = node(k, scope)->el.scope;
+    if (a < 0 || !bpmn_is_activity(node(k, a)->el.type) || node(k, a)->el.scope != scope) {
         bpmn_ctx_report(k->c, el->id, el->line, 0,
                         "activityRef '%s' does not name an activity of the same scope",
                         n->activity_ref);
@@ -505,6 +529,54 @@ static void message_starts_layout(checker *k) {
     }
 }
 
+/* The start event of an event sub-process: the only one, with an event
+ * definition; an error start event interrupts; error and escalation codes
+ * resolve like a boundary event's. */
+static void check_event_sub_start(checker *k, bpmn_node *n, bpmn_element *scope) {
+    bpmn_element *el = &n->el;
+    if (n->unsupported)
+        return;
+    if (el->event == BPMN_EVENT_NONE) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "the start event of event sub-process '%s' needs an event definition "
+                        "(timer, message, error or escalation)",
+                        scope->id);
+        return;
+    }
+    if (scope->start_event >= 0) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "a second start event in event sub-process '%s' (exactly one is allowed)",
+                        scope->id);
+        return;
+    }
+    scope->start_event = el->index;
+    if (el->event == BPMN_EVENT_ERROR && !el->cancel_activity)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "an error start event always interrupts (isInterrupting=\"false\" is not "
+                        "allowed)");
+    if ((el->event == BPMN_EVENT_ERROR || el->event == BPMN_EVENT_ESCALATION) && n->has_event_ref) {
+        const bpmn_event_def *d = error_resolve(k, n);
+        if (d && d->code && d->code[0])
+            el->error_code = d->code;
+    }
+}
+
+/* An event sub-process starts by its event only: no sequence flows, no
+ * boundary events, no loop. */
+static void check_event_sub(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    if (el->n_incoming > 0 || el->n_outgoing > 0)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "an event sub-process cannot have sequence flows (its start event "
+                        "starts it)");
+    if (el->n_boundaries > 0)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "an event sub-process cannot have boundary events");
+    if (el->loop)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "an event sub-process cannot be a multi-instance activity");
+}
+
 static void check_elements(checker *k) {
     bpmn_build *b = k->b;
     message_starts_layout(k);
@@ -514,11 +586,19 @@ static void check_elements(checker *k) {
         bpmn_node *n = node(k, i);
         bpmn_element *el = &n->el;
         bpmn_element *scope = &node(k, el->scope)->el;
-        if (el->type == BPMN_START_EVENT && el->event == BPMN_EVENT_MESSAGE) {
-            if (el->scope != 0)
+        if (el->type == BPMN_START_EVENT && scope->type == BPMN_EVENT_SUB_PROCESS) {
+            check_event_sub_start(k, n, scope);
+        } else if (el->type == BPMN_START_EVENT && el->event != BPMN_EVENT_NONE) {
+            if (el->event != BPMN_EVENT_MESSAGE || el->scope != 0)
                 bpmn_ctx_report(k->c, el->id, el->line, 0,
-                                "a message start event is only allowed at process level, not in "
-                                "%s '%s'",
+                                "a %s start event is only allowed %s, not in %s '%s'",
+                                el->event == BPMN_EVENT_MESSAGE ? "message"
+                                : el->event == BPMN_EVENT_TIMER ? "timer"
+                                : el->event == BPMN_EVENT_ERROR ? "error"
+                                                                : "escalation",
+                                el->event == BPMN_EVENT_MESSAGE
+                                    ? "at process level or in an event sub-process"
+                                    : "in an event sub-process",
                                 container_word(k, el->scope), scope->id);
         } else if (el->type == BPMN_START_EVENT) {
             if (!n->unsupported && scope->start_event < 0)
@@ -567,6 +647,7 @@ static void check_elements(checker *k) {
             break;
         case BPMN_INTERMEDIATE_CATCH_EVENT: check_link(k, n); break;
         case BPMN_BOUNDARY_EVENT: check_boundary(k, n); break;
+        case BPMN_EVENT_SUB_PROCESS: check_event_sub(k, n); break;
         case BPMN_EVENT_BASED_GATEWAY: check_event_gateway(k, n); break;
         case BPMN_EXCLUSIVE_GATEWAY:
         case BPMN_INCLUSIVE_GATEWAY:
@@ -594,7 +675,12 @@ static void check_elements(checker *k) {
                 any_start = true;
         if (i == 0 && n->el.n_message_starts > 0)
             continue; /* a process started by messages only */
-        if (!any_start)
+        if (n->el.type == BPMN_EVENT_SUB_PROCESS) {
+            if (!any_start)
+                bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
+                                "an event sub-process needs a start event with an event "
+                                "definition");
+        } else if (!any_start)
             bpmn_ctx_report(k->c, n->el.id, n->el.line, 0, "a %s needs a none start event",
                             container_word(k, i));
     }
@@ -676,6 +762,8 @@ static void check_reachable(checker *k) {
     reach(k, node(k, 0)->el.start_event, &tail);
     for (int j = 0; j < node(k, 0)->el.n_message_starts; j++)
         reach(k, node(k, 0)->el.message_starts[j], &tail);
+    for (int j = 0; j < node(k, 0)->el.n_event_subs; j++)
+        reach(k, node(k, 0)->el.event_subs[j], &tail);
     while (head < tail) {
         const bpmn_element *el = &node(k, k->queue[head++])->el;
         for (int j = 0; j < el->n_outgoing; j++)
@@ -686,6 +774,8 @@ static void check_reachable(checker *k) {
             reach(k, el->link_target, &tail);
         if (bpmn_type_is_container(el->type))
             reach(k, el->start_event, &tail);
+        for (int j = 0; j < el->n_event_subs; j++)
+            reach(k, el->event_subs[j], &tail);
     }
     for (int i = 1; i < b->n_nodes; i++) {
         const bpmn_node *n = node(k, i);

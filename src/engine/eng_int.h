@@ -32,6 +32,7 @@
 
 typedef struct eng_instance eng_instance;
 typedef struct eng_elem eng_elem;
+typedef struct eng_start_timer eng_start_timer; /* start_timers.c */
 
 typedef struct eng_definition {
     uint64_t key;
@@ -265,7 +266,7 @@ typedef struct eng_step {
 /* The due-time heap: job deadlines and back-offs, timers, the ends of
  * messages' time to live. Entries are checked when popped (lazy deletion):
  * a stale entry is skipped. */
-typedef enum eng_due_kind { DUE_JOB, DUE_TIMER, DUE_MESSAGE } eng_due_kind;
+typedef enum eng_due_kind { DUE_JOB, DUE_TIMER, DUE_MESSAGE, DUE_START_TIMER } eng_due_kind;
 typedef struct eng_due {
     int64_t at;
     uint64_t key; /* the job's, timer's or message's */
@@ -293,6 +294,7 @@ struct eng_engine {
     bt_smap message_index; /* message name + correlation key → eng_message_list */
     bt_smap message_ids;   /* message name + correlation key + message id → eng_message */
     bt_smap start_keys;    /* process id + correlation key → eng_instance started by a message */
+    bt_map start_timers;   /* key → eng_start_timer (timer start events of latest versions) */
 
     eng_due *due;
     size_t n_due, cap_due;
@@ -309,8 +311,11 @@ struct eng_engine {
     size_t n_new_defs, cap_new_defs;
     eng_message **dirty_messages;
     size_t n_dirty_messages, cap_dirty_messages;
+    eng_start_timer **dirty_start_timers;
+    size_t n_dirty_start_timers, cap_dirty_start_timers;
     eng_object_row *object_rows; /* built by eng_changes_take */
-    eng_instance_row *rows;      /* built by eng_changes_take */
+    size_t n_object_rows;
+    eng_instance_row *rows; /* built by eng_changes_take */
     eng_definition_row *def_rows;
 };
 
@@ -330,6 +335,7 @@ void eng_steps_run(eng_engine *e);
 void eng_due_push(eng_engine *e, int64_t at, uint64_t job_key);
 void eng_due_push_timer(eng_engine *e, int64_t at, uint64_t timer_key);
 void eng_due_push_message(eng_engine *e, int64_t at, uint64_t message_key);
+void eng_due_push_start_timer(eng_engine *e, int64_t at, uint64_t timer_key);
 /* Starts an instance of def at start event `start_at` (0: the none start
  * event) with the instance variables `vars` and, on that start event, the
  * message variables `start_vars` (both may be NULL). Steps are pushed, not
@@ -484,6 +490,22 @@ void eng_messages_free(eng_engine *e);
 size_t eng_messages_rows(eng_engine *e, eng_object_row *out);
 /* The rows were written: forget expired messages. */
 void eng_messages_written(eng_engine *e);
+int eng_restore_message(eng_engine *e, const eng_object_row *row, bt_error *err);
+
+/* ---- start_timers.c -------------------------------------------------------------------- */
+/* Whether the timer start events of p give a schedule (BT_EINVAL with the
+ * element in err otherwise): checked before a deployment changes anything. */
+int eng_start_timers_check(const eng_engine *e, const bpmn_process *p, bt_error *err);
+/* A new version was deployed: its timers replace the previous versions'. */
+void eng_start_timers_deployed(eng_engine *e, eng_definition *def);
+/* A start timer is due: starts its instance and schedules the next firing. */
+void eng_start_timer_fire(eng_engine *e, uint64_t key);
+/* Whether a heap entry (key, at) is the start timer's next firing. */
+bool eng_start_timer_due(const eng_engine *e, uint64_t key, int64_t at);
+size_t eng_start_timers_rows(eng_engine *e, eng_object_row *out);
+void eng_start_timers_written(eng_engine *e);
+void eng_start_timers_free(eng_engine *e);
+int eng_restore_start_timer(eng_engine *e, const eng_object_row *row, bt_error *err);
 
 /* ---- compensation.c ---------------------------------------------------------------- */
 /* Remembers that el (an activity) completed in its scope. */

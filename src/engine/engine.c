@@ -79,6 +79,7 @@ void eng_free(eng_engine *e) {
     bt_smap_free(&e->job_queues);
     bt_smap_free(&e->business_ids);
     eng_messages_free(e);
+    eng_start_timers_free(e);
     bt_map_free(&e->msubs);
     bt_smap_free(&e->msub_index);
     bt_smap_free(&e->start_keys);
@@ -211,6 +212,8 @@ static bool due_live(const eng_engine *e, const eng_due *d) {
         const eng_message *m = bt_map_get(&e->messages, d->key);
         return m && m->deadline_ms == d->at;
     }
+    if (d->kind == DUE_START_TIMER)
+        return eng_start_timer_due(e, d->key, d->at);
     const eng_job *job = bt_map_get(&e->jobs, d->key);
     return job && ((job->state == ENG_JOB_ACTIVATED && job->deadline_ms == d->at) ||
                    (job->state == ENG_JOB_FAILED && job->backoff_until_ms == d->at));
@@ -243,8 +246,13 @@ void eng_due_push_message(eng_engine *e, int64_t at, uint64_t message_key) {
     due_insert(e, (eng_due){at, message_key, DUE_MESSAGE});
 }
 
+void eng_due_push_start_timer(eng_engine *e, int64_t at, uint64_t timer_key) {
+    due_insert(e, (eng_due){at, timer_key, DUE_START_TIMER});
+}
+
 static void due_insert(eng_engine *e, eng_due entry) {
-    if (e->n_due >= 4096 && e->n_due > 4 * (e->jobs.count + e->timers.count + e->messages.count))
+    if (e->n_due >= 4096 && e->n_due > 4 * (e->jobs.count + e->timers.count + e->messages.count +
+                                            e->start_timers.count))
         due_compact(e);
     if (e->n_due == e->cap_due) {
         e->cap_due = e->cap_due ? e->cap_due * 2 : 64;
@@ -286,6 +294,11 @@ int64_t eng_tick(eng_engine *e, int64_t now) {
             const eng_message *m = bt_map_get(&e->messages, d.key);
             if (m && m->deadline_ms == d.at)
                 eng_message_expire(e, d.key);
+            continue;
+        }
+        if (d.kind == DUE_START_TIMER) {
+            if (eng_start_timer_due(e, d.key, d.at))
+                eng_start_timer_fire(e, d.key);
             continue;
         }
         eng_job *job = bt_map_get(&e->jobs, d.key);
@@ -418,6 +431,18 @@ int eng_deploy(eng_engine *e, int64_t now, const eng_resource *res, int n, eng_d
                         }
                         break;
                     }
+    /* Timer start events must give a schedule (a FEEL value is evaluated
+     * now, without variables). */
+    for (int i = 0; rc == BT_OK && i < n; i++)
+        for (int p = 0; rc == BT_OK && p < models[i]->n_processes; p++) {
+            bt_error why;
+            rc = eng_start_timers_check(e, &models[i]->processes[p], &why);
+            if (rc != BT_OK && errs) {
+                errs->count = 1;
+                errs->items[0] = why;
+                bt_error_set(&errs->items[0], rc, "%s: %s", res[i].name, why.message);
+            }
+        }
     if (rc != BT_OK) {
         for (int i = 0; i < n; i++)
             bpmn_model_free(models[i]);
@@ -468,6 +493,7 @@ int eng_deploy(eng_engine *e, int64_t now, const eng_resource *res, int n, eng_d
             }
             e->new_defs[e->n_new_defs++] = d;
             deploy_record(e, d, "CREATED");
+            eng_start_timers_deployed(e, d);
             dp->definition_key = d->key;
             dp->bpmn_process_id = d->bpmn_process_id;
             dp->version = d->version;
@@ -631,12 +657,14 @@ static void changes_clear(eng_engine *e) {
     bt_free(e->def_rows);
     e->def_rows = NULL;
     if (e->object_rows) {
-        for (size_t i = 0; i < e->n_dirty_messages; i++)
+        for (size_t i = 0; i < e->n_object_rows; i++)
             bt_free(e->object_rows[i].data);
         bt_free(e->object_rows);
         e->object_rows = NULL;
+        e->n_object_rows = 0;
     }
     eng_messages_written(e);
+    eng_start_timers_written(e);
     for (size_t i = 0; i < e->n_dirty; i++) {
         eng_instance *inst = e->dirty[i];
         inst->dirty = false;
@@ -689,14 +717,16 @@ void eng_changes_take(eng_engine *e, eng_changes *out) {
     out->definitions = e->def_rows;
     out->n_definitions = e->n_new_defs;
     if (e->object_rows) {
-        for (size_t i = 0; i < e->n_dirty_messages; i++)
+        for (size_t i = 0; i < e->n_object_rows; i++)
             bt_free(e->object_rows[i].data);
         bt_free(e->object_rows);
     }
-    e->object_rows =
-        bt_xcalloc(e->n_dirty_messages ? e->n_dirty_messages : 1, sizeof *e->object_rows);
+    size_t n_objects = e->n_dirty_messages + e->n_dirty_start_timers;
+    e->object_rows = bt_xcalloc(n_objects ? n_objects : 1, sizeof *e->object_rows);
+    e->n_object_rows = eng_messages_rows(e, e->object_rows);
+    e->n_object_rows += eng_start_timers_rows(e, e->object_rows + e->n_object_rows);
     out->objects = e->object_rows;
-    out->n_objects = eng_messages_rows(e, e->object_rows);
+    out->n_objects = e->n_object_rows;
     out->next_key = e->next_key;
     out->next_position = e->next_position;
 }
@@ -748,6 +778,16 @@ int eng_restore_definition(eng_engine *e, const eng_definition_row *row, bt_erro
     d->persisted = true;
     family_add(e, d);
     return BT_OK;
+}
+
+int eng_restore_object(eng_engine *e, const eng_object_row *row, bt_error *err) {
+    switch (row->kind) {
+    case ENG_OBJECT_MESSAGE: return eng_restore_message(e, row, err);
+    case ENG_OBJECT_START_TIMER: return eng_restore_start_timer(e, row, err);
+    default:
+        return bt_error_set(err, BT_EUNSUPPORTED, "stored object %llu has unknown kind %d",
+                            (unsigned long long)row->key, row->kind);
+    }
 }
 
 int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *err) {

@@ -340,9 +340,10 @@ typedef struct eng_instance_row {
     size_t state_len;
 } eng_instance_row;
 
-/* State of the engine that belongs to no instance (a buffered message), as
- * the store keeps it: data NULL means the object is gone (delete it). */
-enum { ENG_OBJECT_MESSAGE = 1 };
+/* State of the engine that belongs to no instance (a buffered message, a
+ * timer start event's timer), as the store keeps it: data NULL means the
+ * object is gone (delete it). */
+enum { ENG_OBJECT_MESSAGE = 1, ENG_OBJECT_START_TIMER = 2 };
 typedef struct eng_object_row {
     uint64_t key;
     int kind; /* ENG_OBJECT_* */
@@ -377,8 +378,8 @@ void eng_changes_done(eng_engine *e);
 void eng_restore_counters(eng_engine *e, uint64_t next_key, uint64_t next_position);
 int eng_restore_definition(eng_engine *e, const eng_definition_row *row, bt_error *err);
 int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *err);
-/* Restores an engine object; after the instances (BT_ECORRUPT if it does
- * not decode, BT_EUNSUPPORTED for an unknown kind). */
+/* Restores an engine object; after the definitions and instances
+ * (BT_ECORRUPT if it does not decode, BT_EUNSUPPORTED for an unknown kind). */
 int eng_restore_object(eng_engine *e, const eng_object_row *row, bt_error *err);
 
 #endif

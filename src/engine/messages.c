@@ -736,10 +736,7 @@ static bool json_int_field(const feel_value *ctx, const char *name, int64_t *out
     return v && feel_number_to_int64(v, out) == BT_OK;
 }
 
-int eng_restore_object(eng_engine *e, const eng_object_row *row, bt_error *err) {
-    if (row->kind != ENG_OBJECT_MESSAGE)
-        return bt_error_set(err, BT_EUNSUPPORTED, "stored object %llu has unknown kind %d",
-                            (unsigned long long)row->key, row->kind);
+int eng_restore_message(eng_engine *e, const eng_object_row *row, bt_error *err) {
     feel_value *ctx = NULL;
     if (feel_value_from_json(row->data, row->len, &ctx, NULL) != BT_OK ||
         feel_value_type(ctx) != FEEL_CONTEXT) {

@@ -142,10 +142,12 @@ typedef struct bpmn_element {
     int n_children;
     const int *children;
     int start_event; /* index of the none start event, or -1 */
-    /* The process: its message start events (indexes), for message
-     * correlation to start instances. */
+    /* The process: its message start events and its timer start events
+     * (indexes), which start instances. */
     int n_message_starts;
     const int *message_starts;
+    int n_timer_starts;
+    const int *timer_starts;
     /* Containers: their event sub-processes (indexes). An event
      * sub-process's start_event is its one start event, which has an event
      * definition (timer, message, error, escalation); cancel_activity is
@@ -179,7 +181,7 @@ typedef struct bpmn_element {
      * caught (boundary); NULL on a catching event means "catch all". */
     const char *error_code;
 
-    /* Timer events (intermediate catch, boundary): when they fire. The value
+    /* Timer events (intermediate catch, boundary, start): when they fire. The value
      * is an ISO 8601 duration ("PT1H"), date-time ("2026-01-01T10:00:00Z")
      * or repeating cycle ("R3/PT10M", "R/PT1H"; boundary events that do not
      * interrupt), given literally or as FEEL ("=..."). */

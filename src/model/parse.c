@@ -869,9 +869,11 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
     if (t == BPMN_START_EVENT && attr_is_false(x, "isInterrupting"))
         n->el.cancel_activity = false; /* an event sub-process's start event */
     /* A cycle repeats: only where the element stays (a boundary event or an
-     * event sub-process start event that does not interrupt); a catch event
-     * or an interrupting one fires once. */
-    if (n->el.event == BPMN_EVENT_TIMER && n->el.timer_kind == BPMN_TIMER_CYCLE &&
+     * event sub-process start event that does not interrupt) or starts
+     * instances (a timer start event); a catch event or an interrupting one
+     * fires once. */
+    bool process_start = t == BPMN_START_EVENT && n->el.scope == 0; /* a timer start event */
+    if (n->el.event == BPMN_EVENT_TIMER && n->el.timer_kind == BPMN_TIMER_CYCLE && !process_start &&
         ((t != BPMN_BOUNDARY_EVENT && t != BPMN_START_EVENT) || n->el.cancel_activity))
         bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
                         "timeCycle needs a non-interrupting boundary or event sub-process start "

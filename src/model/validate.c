@@ -507,26 +507,30 @@ static void check_link(checker *k, bpmn_node *n) {
                         "a link throw event cannot have outgoing sequence flows");
 }
 
-/* The process's message start events, in document order. */
-static void message_starts_layout(checker *k) {
+/* The process's start events of one kind (message, timer), in document order. */
+static int *process_starts(checker *k, bpmn_event_kind kind, int *count) {
     bpmn_build *b = k->b;
-    bpmn_element *proc = &node(k, 0)->el;
     int n = 0;
     for (int i = 1; i < b->n_nodes; i++) {
         const bpmn_node *c = node(k, i);
-        n += c->el.scope == 0 && c->el.type == BPMN_START_EVENT &&
-             c->el.event == BPMN_EVENT_MESSAGE && !c->unsupported;
+        n += c->el.scope == 0 && c->el.type == BPMN_START_EVENT && c->el.event == kind &&
+             !c->unsupported;
     }
+    *count = 0;
     int *starts = arena_ints(k, n);
-    if (!starts)
-        return;
-    proc->message_starts = starts;
-    for (int i = 1; i < b->n_nodes; i++) {
+    for (int i = 1; starts && i < b->n_nodes; i++) {
         const bpmn_node *c = node(k, i);
-        if (c->el.scope == 0 && c->el.type == BPMN_START_EVENT &&
-            c->el.event == BPMN_EVENT_MESSAGE && !c->unsupported)
-            starts[proc->n_message_starts++] = i;
+        if (c->el.scope == 0 && c->el.type == BPMN_START_EVENT && c->el.event == kind &&
+            !c->unsupported)
+            starts[(*count)++] = i;
     }
+    return starts;
+}
+
+static void starts_layout(checker *k) {
+    bpmn_element *proc = &node(k, 0)->el;
+    proc->message_starts = process_starts(k, BPMN_EVENT_MESSAGE, &proc->n_message_starts);
+    proc->timer_starts = process_starts(k, BPMN_EVENT_TIMER, &proc->n_timer_starts);
 }
 
 /* The start event of an event sub-process: the only one, with an event
@@ -579,7 +583,7 @@ static void check_event_sub(checker *k, bpmn_node *n) {
 
 static void check_elements(checker *k) {
     bpmn_build *b = k->b;
-    message_starts_layout(k);
+    starts_layout(k);
     if (k->c->status)
         return;
     for (int i = 1; i < b->n_nodes; i++) {
@@ -589,16 +593,16 @@ static void check_elements(checker *k) {
         if (el->type == BPMN_START_EVENT && scope->type == BPMN_EVENT_SUB_PROCESS) {
             check_event_sub_start(k, n, scope);
         } else if (el->type == BPMN_START_EVENT && el->event != BPMN_EVENT_NONE) {
-            if (el->event != BPMN_EVENT_MESSAGE || el->scope != 0)
+            bool process_level = el->event == BPMN_EVENT_MESSAGE || el->event == BPMN_EVENT_TIMER;
+            if (!process_level || el->scope != 0)
                 bpmn_ctx_report(k->c, el->id, el->line, 0,
                                 "a %s start event is only allowed %s, not in %s '%s'",
                                 el->event == BPMN_EVENT_MESSAGE ? "message"
                                 : el->event == BPMN_EVENT_TIMER ? "timer"
                                 : el->event == BPMN_EVENT_ERROR ? "error"
                                                                 : "escalation",
-                                el->event == BPMN_EVENT_MESSAGE
-                                    ? "at process level or in an event sub-process"
-                                    : "in an event sub-process",
+                                process_level ? "at process level or in an event sub-process"
+                                              : "in an event sub-process",
                                 container_word(k, el->scope), scope->id);
         } else if (el->type == BPMN_START_EVENT) {
             if (!n->unsupported && scope->start_event < 0)
@@ -673,8 +677,8 @@ static void check_elements(checker *k) {
         for (int j = 0; j < n->el.n_children; j++)
             if (node(k, n->el.children[j])->el.type == BPMN_START_EVENT)
                 any_start = true;
-        if (i == 0 && n->el.n_message_starts > 0)
-            continue; /* a process started by messages only */
+        if (i == 0 && (n->el.n_message_starts > 0 || n->el.n_timer_starts > 0))
+            continue; /* a process started by messages or timers only */
         if (n->el.type == BPMN_EVENT_SUB_PROCESS) {
             if (!any_start)
                 bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
@@ -762,6 +766,8 @@ static void check_reachable(checker *k) {
     reach(k, node(k, 0)->el.start_event, &tail);
     for (int j = 0; j < node(k, 0)->el.n_message_starts; j++)
         reach(k, node(k, 0)->el.message_starts[j], &tail);
+    for (int j = 0; j < node(k, 0)->el.n_timer_starts; j++)
+        reach(k, node(k, 0)->el.timer_starts[j], &tail);
     for (int j = 0; j < node(k, 0)->el.n_event_subs; j++)
         reach(k, node(k, 0)->el.event_subs[j], &tail);
     while (head < tail) {

@@ -233,6 +233,114 @@ static void test_event_based_gateway_first_timer_wins(void **state) {
     fixture_free(f);
 }
 
+/* A process started by its timer start event: start(timer) → work → end. */
+static void deploy_timer_start(fixture *f, const char *id, const char *definition,
+                               const char *type) {
+    char body[2048];
+    snprintf(body, sizeof body,
+             "<bpmn:startEvent id=\"tick\"><bpmn:timerEventDefinition>%s"
+             "</bpmn:timerEventDefinition></bpmn:startEvent>"
+             "<bpmn:serviceTask id=\"work\"><bpmn:extensionElements><zeebe:taskDefinition "
+             "type=\"%s\"/></bpmn:extensionElements></bpmn:serviceTask>"
+             "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "tick", "work") FLOW("f2", "work", "end"),
+             definition, type);
+    deploy_ok(f, id, "", body);
+}
+
+/* The version of the instance of the one job of `type`. */
+static int job_version(fixture *f, const char *type) {
+    baton_job jobs[2];
+    int n = 0;
+    baton_error err;
+    assert_int_equal(baton_activate_jobs(f->b, type, "v", 60000, 2, jobs, &n, &err), 0);
+    assert_int_equal(n, 1);
+    baton_instance inst;
+    assert_int_equal(baton_get_instance(f->b, jobs[0].process_instance_key, &inst), 0);
+    complete_ok(f, jobs[0].key, NULL);
+    baton_jobs_free(jobs, n);
+    return inst.version;
+}
+
+static void test_timer_start_event_cycle(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_timer_start(f, "every", "<bpmn:timeCycle>R3/PT10M</bpmn:timeCycle>", "every");
+    baton_error err;
+    uint64_t pi;
+    assert_int_equal(baton_create_instance(f->b, "every", NULL, NULL, &pi, &err), BATON_EINVAL);
+    f->now += 10 * MINUTE - 1;
+    tick(f);
+    assert_int_equal(count_jobs(f, "every"), 0); /* never early */
+    f->now += 1;
+    tick(f);
+    assert_int_equal(count_jobs(f, "every"), 1);
+    for (int i = 0; i < 4; i++) {
+        f->now += 10 * MINUTE;
+        tick(f);
+    }
+    assert_int_equal(count_jobs(f, "every"), 3); /* R3: three instances, no more */
+
+    /* A date fires once; a FEEL value is evaluated at deploy time. */
+    deploy_timer_start(f, "once",
+                       "<bpmn:timeDate>=date and time(\"2026-11-22T00:00:00Z\")"
+                       "</bpmn:timeDate>",
+                       "once");
+    f->now = 1795305600000LL; /* 2026-11-22T00:00:00Z */
+    tick(f);
+    f->now += 24 * 60 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "once"), 1);
+
+    /* A value that gives no schedule refuses the deployment. */
+    char body[1024];
+    snprintf(body, sizeof body,
+             "<bpmn:startEvent id=\"bad-start\"><bpmn:timerEventDefinition><bpmn:timeDuration>"
+             "=42</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>"
+             "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "bad-start", "end"));
+    char *xml = bpmn_doc("bad", "", body);
+    assert_int_equal(baton_deploy(f->b, "bad.bpmn", xml, strlen(xml), NULL, &err), BATON_EINVAL);
+    assert_string_equal(err.element_id, "bad-start");
+    free(xml);
+    fixture_free(f);
+}
+
+/* A new version's timers replace the old version's; the timer survives a
+ * restart, and one due while the store was closed fires at the first tick
+ * (once: the cycle resumes one interval from then). */
+static void test_timer_start_event_versions_and_restart(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_timer_start(f, "hourly", "<bpmn:timeCycle>R/PT1H</bpmn:timeCycle>", "hourly");
+    f->now += 30 * MINUTE;
+    deploy_timer_start(f, "hourly", "<bpmn:timeCycle>R/PT2H</bpmn:timeCycle>", "hourly");
+    f->now += 60 * MINUTE; /* v1 would have fired at +60 */
+    tick(f);
+    assert_int_equal(count_jobs(f, "hourly"), 0);
+    f->now += 60 * MINUTE; /* v2's first firing: deployed at +30, every two hours */
+    tick(f);
+    assert_int_equal(job_version(f, "hourly"), 2);
+
+    fixture_reopen(f);
+    f->now += 5 * 60 * MINUTE; /* closed across two due times */
+    fixture_reopen(f);
+    tick(f);
+    assert_int_equal(count_jobs(f, "hourly"), 1);
+    f->now += 110 * MINUTE; /* the next is two hours after that firing, not before */
+    tick(f);
+    assert_int_equal(count_jobs(f, "hourly"), 1);
+    f->now += 10 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "hourly"), 2);
+
+    /* A version without a timer start event ends the timers. */
+    deploy_ok(f, "hourly", "",
+              "<bpmn:startEvent id=\"s\"/><bpmn:endEvent id=\"e\"/>" FLOW("f", "s", "e"));
+    f->now += 10 * 60 * MINUTE;
+    tick(f);
+    assert_int_equal(count_jobs(f, "hourly"), 2);
+    fixture_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catch_duration_fires_on_time_and_survives_restart),
@@ -242,6 +350,8 @@ int main(void) {
         cmocka_unit_test(test_timers_cancelled_when_the_task_completes_first),
         cmocka_unit_test(test_timer_due_while_closed_fires_at_start),
         cmocka_unit_test(test_event_based_gateway_first_timer_wins),
+        cmocka_unit_test(test_timer_start_event_cycle),
+        cmocka_unit_test(test_timer_start_event_versions_and_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

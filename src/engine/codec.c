@@ -343,12 +343,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
         el->state = (eng_elem_state)state;
         el->scope = scope;
         el->inst = inst;
-        if (inst->n_elems == inst->cap_elems) {
-            inst->cap_elems = inst->cap_elems ? inst->cap_elems * 2 : 8;
-            inst->elems = bt_xrealloc(inst->elems, (size_t)inst->cap_elems * sizeof *inst->elems);
-        }
-        inst->elems[inst->n_elems++] = el;
-        bt_map_put(&e->elems, el->key, el);
+        eng_instance_add_elem(e, inst, el);
         el->active_children = (int)get_u(&r);
         el->n_join_waiting = (int)get_u(&r);
         uint64_t n_tokens = get_u(&r);

@@ -216,12 +216,15 @@ struct eng_elem {
     eng_compensation *compensation; /* when this is a throw event compensating */
     eng_elem *compensating_for;     /* when this is a handler: the throw event */
     bool is_boundary_trigger;       /* activated by an interrupting boundary event */
-    /* Event-based gateways (transient, within one command): the catch event
-     * whose timer fired first; and, on that event's element instance, that
-     * it has happened already and completes at once. */
+    /* Transient, within one command. The event that happened: an
+     * event-based gateway's first catch event (its element instance then
+     * has pre_triggered: it completes at once); a process started by a
+     * message or timer start event, that start event (0: the none start
+     * event). trigger_vars: that event's variables (a message's), also an
+     * event sub-process's, for its start event. */
     int triggered_event;
     bool pre_triggered;
-    feel_value *trigger_vars; /* the gateway's message variables, for that event */
+    feel_value *trigger_vars;
     /* Multi-instance activities: the body, which takes the activity's place in
      * its scope, has `multi`; its inner instances (same element, the body as
      * flow scope) have their 1-based loop counter. */
@@ -243,10 +246,6 @@ struct eng_instance {
     /* Started by a message start event with this correlation key: no other
      * instance of the process starts for the key while this one is active. */
     char *start_correlation_key;
-    /* Transient, while the instance starts: the start event to activate
-     * (0: the none start event) and the variables of the message. */
-    int start_at;
-    feel_value *start_vars; /* a reference */
     bool dirty;
 };
 
@@ -354,6 +353,8 @@ void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state st
 const bpmn_element *eng_elem_model(const eng_elem *el);
 const bpmn_process *eng_instance_process(const eng_instance *inst);
 eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int element);
+/* Appends el to the instance's live element instances and the key map. */
+void eng_instance_add_elem(eng_engine *e, eng_instance *inst, eng_elem *el);
 /* Activates `element` as a new element instance in scope (ACTIVATING + step). */
 eng_elem *eng_elem_activate(eng_engine *e, eng_elem *scope, int element);
 void eng_elem_run_activate(eng_engine *e, eng_elem *el);

@@ -587,8 +587,8 @@ eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_
     eng_elem *root = eng_elem_new(e, inst, NULL, 0);
     if (vars)
         eng_vars_merge(e, root, vars, true);
-    inst->start_at = start_at;
-    inst->start_vars = feel_value_ref((feel_value *)start_vars);
+    root->triggered_event = start_at;
+    root->trigger_vars = feel_value_ref((feel_value *)start_vars);
     eng_elem_record(e, root, "ELEMENT_ACTIVATING");
     eng_step_push(e, STEP_ACTIVATE, root);
     return inst;

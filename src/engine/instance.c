@@ -113,6 +113,17 @@ static void flow_record(eng_engine *e, eng_elem *scope, const bpmn_flow *f) {
 
 /* ---- element instances ---------------------------------------------------------- */
 
+void eng_instance_add_elem(eng_engine *e, eng_instance *inst, eng_elem *el) {
+    if (inst->n_elems == inst->cap_elems) {
+        /* Two to begin with: a waiting instance is mostly the process and
+         * the element it waits at (a million of them add up). */
+        inst->cap_elems = inst->cap_elems ? inst->cap_elems * 2 : 2;
+        inst->elems = bt_xrealloc(inst->elems, (size_t)inst->cap_elems * sizeof *inst->elems);
+    }
+    inst->elems[inst->n_elems++] = el;
+    bt_map_put(&e->elems, el->key, el);
+}
+
 eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int element) {
     eng_elem *el = bt_xcalloc(1, sizeof *el);
     el->key = scope ? eng_key_next(e) : inst->key;
@@ -120,12 +131,7 @@ eng_elem *eng_elem_new(eng_engine *e, eng_instance *inst, eng_elem *scope, int e
     el->state = ENG_ACTIVATING;
     el->scope = scope;
     el->inst = inst;
-    if (inst->n_elems == inst->cap_elems) {
-        inst->cap_elems = inst->cap_elems ? inst->cap_elems * 2 : 8;
-        inst->elems = bt_xrealloc(inst->elems, (size_t)inst->cap_elems * sizeof *inst->elems);
-    }
-    inst->elems[inst->n_elems++] = el;
-    bt_map_put(&e->elems, el->key, el);
+    eng_instance_add_elem(e, inst, el);
     if (scope)
         scope->active_children++;
     /* A multi-instance activity is entered as its body; the body's own
@@ -183,29 +189,30 @@ static void set_activated(eng_engine *e, eng_elem *el) {
 typedef void (*activate_fn)(eng_engine *e, eng_elem *el);
 
 static void activate_container(eng_engine *e, eng_elem *el) {
-    if (el->state == ENG_ACTIVATING)
-        set_activated(e, el);
     const bpmn_element *m = eng_elem_model(el);
-    eng_instance *inst = el->inst;
-    /* The timers and subscriptions of its event sub-processes first: when
-     * one cannot open, the incident's retry runs this again from here. */
-    if (!eng_event_subs_open(e, el))
-        return;
-    if (m->type == BPMN_EVENT_SUB_PROCESS) { /* its start event has happened */
-        eng_elem *start = eng_elem_activate(e, el, m->start_event);
-        eng_event_vars_apply(e, start, el->trigger_vars);
-        feel_value_unref(el->trigger_vars);
-        el->trigger_vars = NULL;
-    } else if (!el->scope && inst->start_at > 0) { /* started by a message start event */
-        eng_elem *start = eng_elem_activate(e, el, inst->start_at);
-        eng_event_vars_apply(e, start, inst->start_vars);
-        feel_value_unref(inst->start_vars);
-        inst->start_at = 0;
-        inst->start_vars = NULL;
-    } else if (m->start_event >= 0)
-        eng_elem_activate(e, el, m->start_event);
-    else
-        eng_step_push(e, STEP_COMPLETE, el); /* an empty sub-process */
+    bool retry = el->state != ENG_ACTIVATING; /* an incident's resolution */
+    if (!retry) {
+        set_activated(e, el);
+        /* An event sub-process: its start event happened; a process
+         * started by a message or timer start event: that one. */
+        int start = m->type == BPMN_EVENT_SUB_PROCESS       ? m->start_event
+                    : !el->scope && el->triggered_event > 0 ? el->triggered_event
+                                                            : m->start_event;
+        if (start >= 0) {
+            eng_elem *s = eng_elem_activate(e, el, start);
+            eng_event_vars_apply(e, s, el->trigger_vars);
+            feel_value_unref(el->trigger_vars);
+            el->trigger_vars = NULL;
+            el->triggered_event = 0;
+        } else {
+            eng_step_push(e, STEP_COMPLETE, el); /* an empty sub-process */
+        }
+    }
+    /* The timers and subscriptions of its event sub-processes: when one
+     * cannot open, an incident; its resolution comes back here, and the
+     * container completes if its content finished meanwhile. */
+    if (eng_event_subs_open(e, el) && retry)
+        eng_scope_child_done(e, el);
 }
 
 static void activate_pass_through(eng_engine *e, eng_elem *el) {
@@ -623,6 +630,11 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         eng_elem_record(e, el, "ELEMENT_COMPLETING");
         eng_timers_cancel(e, el);
         eng_msubs_close(e, el);
+        /* An incident of the waiting element (a boundary event's timer or
+         * subscription that could not open) goes with it, as when it is
+         * terminated. */
+        if (el->incident)
+            eng_incident_drop(e, el, true);
     }
     if (el->state != ENG_COMPLETING)
         return;
@@ -851,7 +863,6 @@ void eng_instance_free(eng_engine *e, eng_instance *inst) {
     bt_free(inst->elems);
     bt_free(inst->business_id);
     bt_free(inst->start_correlation_key);
-    feel_value_unref(inst->start_vars);
     bt_free(inst);
 }
 

@@ -341,6 +341,32 @@ static void test_timer_start_event_versions_and_restart(void **state) {
     fixture_free(f);
 }
 
+/* A boundary timer that cannot be scheduled is an incident on the task;
+ * the task's job may still complete it, and the incident goes with it. */
+static void test_boundary_incident_goes_when_the_task_completes(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(
+        f, "p", "",
+        "<bpmn:startEvent id=\"start\"/>" TASK(
+            "work",
+            "work") "<bpmn:boundaryEvent id=\"late\" "
+                    "attachedToRef=\"work\"><bpmn:timerEventDefinition>"
+                    "<bpmn:timeDuration>=delay</bpmn:timeDuration></bpmn:timerEventDefinition>"
+                    "</bpmn:boundaryEvent><bpmn:endEvent id=\"e1\"/><bpmn:endEvent "
+                    "id=\"e2\"/>" FLOW("f1", "start", "work") FLOW("f2", "work", "e1")
+                        FLOW("f3", "late", "e2"));
+    uint64_t pi = start_ok(f, "p", NULL);
+    baton_incident inc[2];
+    assert_int_equal(baton_list_incidents(f->b, pi, inc, 2), 1);
+    complete_ok(f, one_job(f, "work"), NULL);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    assert_int_equal(baton_list_incidents(f->b, 0, inc, 2), 0);
+    fixture_reopen(f); /* and nothing dangles in what was stored */
+    assert_int_equal(baton_list_incidents(f->b, 0, inc, 2), 0);
+    fixture_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catch_duration_fires_on_time_and_survives_restart),
@@ -351,6 +377,7 @@ int main(void) {
         cmocka_unit_test(test_timer_due_while_closed_fires_at_start),
         cmocka_unit_test(test_event_based_gateway_first_timer_wins),
         cmocka_unit_test(test_timer_start_event_cycle),
+        cmocka_unit_test(test_boundary_incident_goes_when_the_task_completes),
         cmocka_unit_test(test_timer_start_event_versions_and_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

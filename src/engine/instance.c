@@ -35,6 +35,10 @@
  * what errors and escalations see in the scope chain; the inner instances
  * run the activity's mappings and behaviour, and leave no token on the
  * activity's outgoing flows: the body does, when it completes.
+ *
+ * A call activity starts another process instance and waits for it
+ * (call.c); errors and escalations thrown in the called instance travel on
+ * from the call activity, and terminating the call activity terminates it.
  */
 #include "engine/eng_int.h"
 
@@ -85,6 +89,10 @@ void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     bt_buf_put_i64(&b, d->version);
     put_key(&b, ",\"processDefinitionKey\":", d->key);
     put_key(&b, ",\"processInstanceKey\":", el->inst->key);
+    if (el->inst->parent_key) { /* called by a call activity */
+        put_key(&b, ",\"parentProcessInstanceKey\":", el->inst->parent_key);
+        put_key(&b, ",\"parentElementInstanceKey\":", el->inst->caller_key);
+    }
     bt_buf_putc(&b, '}');
     size_t len = b.len;
     char *text = bt_buf_take(&b);
@@ -328,6 +336,8 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     [BPMN_PARALLEL_GATEWAY] = activate_pass_through,
     [BPMN_INCLUSIVE_GATEWAY] = activate_pass_through,
     [BPMN_EVENT_BASED_GATEWAY] = activate_event_gateway,
+    /* A call activity starts an instance of another process and waits. */
+    [BPMN_CALL_ACTIVITY] = eng_call_activate,
 };
 
 void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
@@ -717,6 +727,8 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
             i = inst->n_elems;
         }
     }
+    if (el->called)
+        eng_call_terminate_called(e, el);
     if (el->job)
         eng_job_cancel(e, el->job);
     eng_timers_cancel(e, el);
@@ -764,17 +776,18 @@ static void set_local_string(eng_engine *e, eng_elem *el, const char *name, cons
 }
 
 /* Errors and escalations travel the same way: up the scope chain from `x`
- * to the first activity with a boundary event of `kind` for `code`. An
- * interrupting one terminates that activity (and so everything below it,
- * the thrower included); either way the boundary event is activated and
- * returned, with the code as a local variable (`code_var`) for its output
- * mappings. NULL when nothing catches. */
+ * to the first activity with a boundary event of `kind` for `code` — from
+ * the process of a called instance on to its call activity and that one's
+ * scopes (call.c). An interrupting one terminates that activity (and so
+ * everything below it, the thrower included, called instances too); either
+ * way the boundary event is activated and returned, with the code as a local
+ * variable (`code_var`) for its output mappings. NULL when nothing catches. */
 static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, const char *code,
                             const char *code_var) {
-    const bpmn_process *p = eng_instance_process(x->inst);
-    for (; x && x->scope; x = x->scope) {
-        if (x->loop_counter > 0)
-            continue; /* an inner instance: the boundary events are its body's */
+    for (; x; x = x->scope ? x->scope : eng_call_caller(x->inst)) {
+        if (!x->scope || x->loop_counter > 0)
+            continue; /* a process, or an inner instance (its body has the boundary events) */
+        const bpmn_process *p = eng_instance_process(x->inst);
         int b = find_code_boundary(p, eng_elem_model(x), kind, code);
         if (b < 0)
             continue;
@@ -806,9 +819,9 @@ bool eng_error_throw(eng_engine *e, eng_elem *from, const char *code, const char
 bool eng_escalation_throw(eng_engine *e, eng_elem *from, const char *code) {
     if (!from->scope)
         return false;
-    const bpmn_process *p = eng_instance_process(from->inst); /* `from` may be freed below */
+    /* `from` may be freed below; the boundary may be in a calling instance. */
     eng_elem *boundary = catch_code(e, from->scope, BPMN_EVENT_ESCALATION, code, "escalationCode");
-    return boundary && p->elements[boundary->element].cancel_activity;
+    return boundary && eng_elem_model(boundary)->cancel_activity;
 }
 
 /* ---- instances --------------------------------------------------------------------------------

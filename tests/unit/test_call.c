@@ -4,7 +4,7 @@
  * or only the input mappings') and back (all, or through output mappings),
  * a FEEL process id, a process that is not deployed yet (incident, deploy,
  * resolve), cancelling the parent and refusing to cancel the child,
- * interrupting boundary events (timer, error, escalation) that terminate the
+ * interrupting boundary events (timer, message, error, escalation) that end the
  * child, errors nobody catches, the parent's has_incident while a child has
  * an incident, restarts mid-way, a multi-instance call activity, compensation
  * of a completed call activity, the depth limit, and model errors. Engine
@@ -35,10 +35,10 @@
 
 #define OUTPUT(source, target)                                                                     \
     "<zeebe:ioMapping><zeebe:output source=\"" source "\" target=\"" target "\"/></"               \
-                                                                            "zeebe:ioMapping>"
+    "zeebe:ioMapping>"
 #define INPUT(source, target)                                                                      \
     "<zeebe:ioMapping><zeebe:input source=\"" source "\" target=\"" target "\"/></"                \
-                                                                           "zeebe:ioMapping>"
+    "zeebe:ioMapping>"
 
 static void tick(fixture *f) {
     baton_error err;
@@ -412,6 +412,36 @@ static void test_interrupting_timer_terminates_child(void **state) {
     job_free(&late);
     job_free(&w);
     assert_int_equal(count_jobs(f, "after"), 0);
+    assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
+    fixture_free(f);
+}
+
+/* A message boundary event on the call activity: the message interrupts it
+ * and terminates the child. */
+static void test_message_boundary_terminates_child(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_family(f,
+                  "<bpmn:message id=\"stop\" name=\"stop\"><bpmn:extensionElements>"
+                  "<zeebe:subscription correlationKey=\"= order\"/></bpmn:extensionElements>"
+                  "</bpmn:message>",
+                  PARENT(CALL("call", "processId=\"child\"", ""),
+                         "<bpmn:boundaryEvent id=\"tooLate\" attachedToRef=\"call\">"
+                         "<bpmn:messageEventDefinition messageRef=\"stop\"/>"
+                         "</bpmn:boundaryEvent>" LATE_PATH));
+    uint64_t pi = start_ok(f, "parent", "{\"order\": \"o-1\"}");
+    taken_job w = take_job(f, "work");
+    fixture_reopen(f); /* the subscription is restored with the parent */
+    baton_message m = {"stop", "o-1", 0, NULL, "{\"reason\": \"cancelled\"}"};
+    uint64_t mk;
+    baton_error err;
+    assert_int_equal(baton_publish_message(f->b, &m, &mk, &err), 0);
+    assert_int_equal(instance_state(f, w.instance), BATON_TERMINATED);
+    taken_job late = take_job(f, "late");
+    assert_contains(late.vars, "\"reason\":\"cancelled\"");
+    complete_ok(f, late.key, NULL);
+    job_free(&late);
+    job_free(&w);
     assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
     fixture_free(f);
 }
@@ -957,6 +987,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_process_incident_deploy_resolve),
         cmocka_unit_test(test_cancel_parent_terminates_child),
         cmocka_unit_test(test_interrupting_timer_terminates_child),
+        cmocka_unit_test(test_message_boundary_terminates_child),
         cmocka_unit_test(test_boundary_incident_then_child_completes),
         cmocka_unit_test(test_error_in_child_caught_on_call_activity),
         cmocka_unit_test(test_error_end_event_in_child_caught_above),

@@ -112,6 +112,9 @@ int baton_deploy_file(baton *b, const char *path, baton_deployed *out, baton_err
  * business_id may be NULL (else unique among active instances: ECONFLICT). */
 int baton_create_instance(baton *b, const char *process_id, const char *variables_json,
                           const char *business_id, uint64_t *key, baton_error *err);
+/* Terminates an active instance and the instances its call activities
+ * started. BATON_ECONFLICT for an instance a call activity started: cancel
+ * the root of the call hierarchy instead. */
 int baton_cancel_instance(baton *b, uint64_t key, baton_error *err);
 
 enum { BATON_ACTIVE = 1, BATON_COMPLETED = 2, BATON_TERMINATED = 3 };
@@ -121,9 +124,10 @@ typedef struct baton_instance {
     uint64_t definition_key;
     char bpmn_process_id[256];
     int version;
-    int state; /* BATON_ACTIVE, BATON_COMPLETED, BATON_TERMINATED */
-    bool has_incident;
+    int state;         /* BATON_ACTIVE, BATON_COMPLETED, BATON_TERMINATED */
+    bool has_incident; /* its own, or one of an instance it called */
     int64_t start_ms, end_ms;
+    uint64_t parent_instance_key; /* started by a call activity of this instance; 0: none */
 } baton_instance;
 
 /* Reads an instance, active or ended. BATON_ENOTFOUND if unknown. */

@@ -1,10 +1,12 @@
 /*
  * codec.c — an instance's whole state as bytes, for the store.
  *
- * Format (version 2): a byte 'B', a version byte, then unsigned LEB128
+ * Format (version 3): a byte 'B', a version byte, then unsigned LEB128
  * varints, zigzag for signed numbers, and strings as varint length + bytes:
  *
- *   instance   state, compensation_seq, start correlation key?, n_elems, elem*
+ *   instance   state, compensation_seq, start correlation key?, parent
+ *              instance key, caller element instance key (0, 0: not called
+ *              by a call activity), n_elems, elem*
  *   elem       key, element, state, scope key (0: none), active_children,
  *              n_join_waiting, join tokens (count, (flow, tokens)*),
  *              vars (count, (key, name, JSON)*), job?, incident?, compensable,
@@ -19,9 +21,10 @@
  *              terminated, items? (JSON: the list a sequential body has yet
  *              to finish starting)
  *
- * Version 1 (written before messages and multi-instance activities) is
- * version 2 without the start correlation key and the last three fields of
- * elem; it still decodes.
+ * Version 2 (written before call activities) is version 3 without the
+ * parent and caller keys. Version 1 (written before messages and
+ * multi-instance activities) is version 2 without the start correlation key
+ * and the last three fields of elem. Both still decode.
  *
  * Element instances are written in creation order, so a scope always comes
  * before its children and decoding links them in one pass. Decoding checks
@@ -34,7 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CODEC_VERSION 2
+#define CODEC_VERSION 3
 
 /* ---- writing ---------------------------------------------------------------- */
 
@@ -177,6 +180,8 @@ void eng_codec_encode(const eng_instance *inst, char **out, size_t *len) {
     put_u(&b, inst->state);
     put_u(&b, inst->compensation_seq);
     put_str(&b, inst->start_correlation_key);
+    put_u(&b, inst->parent_key);
+    put_u(&b, inst->caller_key);
     put_u(&b, (uint64_t)inst->n_elems);
     int n_flows = inst->def->process->n_flows;
     for (int i = 0; i < inst->n_elems; i++)
@@ -306,7 +311,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     if (len < 2 || data[0] != 'B')
         return corrupt(err, "bad header");
     int version = data[1];
-    if (version != 1 && version != CODEC_VERSION)
+    if (version < 1 || version > CODEC_VERSION)
         return bt_error_set(err, BT_EUNSUPPORTED, "instance state version %d is not supported",
                             version);
     r.p += 2;
@@ -317,6 +322,15 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     inst->compensation_seq = get_u(&r);
     if (version >= 2)
         inst->start_correlation_key = get_str(&r);
+    if (version >= 3) {
+        inst->parent_key = get_u(&r);
+        inst->caller_key = get_u(&r);
+        if (!r.bad && (inst->parent_key == 0) != (inst->caller_key == 0)) {
+            bt_free(inst->start_correlation_key);
+            bt_free(inst);
+            return corrupt(err, "parent and caller keys");
+        }
+    }
     uint64_t n_elems = get_u(&r);
     if (r.bad || n_elems == 0 || n_elems > 10000000) {
         bt_free(inst);
@@ -419,7 +433,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             inst->n_incidents++;
             if (!inc->message)
                 inc->message = bt_xstrdup("");
-            if (r.bad || inc->type > ENG_INC_UNKNOWN || inc->step > STEP_COMPLETE + 1)
+            if (r.bad || inc->type > ENG_INC_CALLED_ELEMENT_ERROR || inc->step > STEP_COMPLETE + 1)
                 r.bad = true;
             else
                 bt_map_put(&e->incidents, inc->key, inc);

@@ -110,6 +110,7 @@ typedef enum eng_incident_type {
     ENG_INC_EXTRACT_VALUE_ERROR,
     ENG_INC_UNHANDLED_ERROR_EVENT,
     ENG_INC_UNKNOWN, /* a command ran more than ENG_MAX_STEPS steps: a loop without a wait state */
+    ENG_INC_CALLED_ELEMENT_ERROR, /* a call activity cannot start its process (call.c) */
 } eng_incident_type;
 
 /* Steps one command may run before the rest are parked as incidents: an
@@ -230,6 +231,8 @@ struct eng_elem {
      * flow scope) have their 1-based loop counter. */
     eng_multi *multi;
     int loop_counter;
+    /* A call activity: the instance it called, while that one runs (call.c). */
+    eng_instance *called;
 };
 
 struct eng_instance {
@@ -246,6 +249,13 @@ struct eng_instance {
     /* Started by a message start event with this correlation key: no other
      * instance of the process starts for the key while this one is active. */
     char *start_correlation_key;
+    /* Called by a call activity (call.c): the parent instance's key and the
+     * call activity's element instance key (0, 0: not called); `caller` is
+     * that element instance while this instance runs, else NULL. n_called:
+     * this instance's call activities whose called instance runs. */
+    uint64_t parent_key, caller_key;
+    eng_elem *caller;
+    int n_called;
     bool dirty;
 };
 
@@ -342,6 +352,11 @@ void eng_due_push_start_timer(eng_engine *e, int64_t at, uint64_t timer_key);
 eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_value *vars,
                                  const char *business_id, int start_at,
                                  const feel_value *start_vars);
+/* eng_instance_begin for an instance called by the call activity `caller`
+ * (NULL: none): linked to it before its first record. */
+eng_instance *eng_instance_begin_called(eng_engine *e, eng_definition *def, const feel_value *vars,
+                                        const char *business_id, int start_at,
+                                        const feel_value *start_vars, eng_elem *caller);
 /* The latest version of a process id, or NULL. */
 eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_process_id);
 /* "processId\n<key>": the slot of a business id or a start correlation key. */
@@ -535,6 +550,35 @@ void eng_multi_inner_completed(eng_engine *e, eng_elem *inner, bool done);
 /* The body is completing: its output collection propagates to its scope. */
 void eng_multi_body_completing(eng_engine *e, eng_elem *body);
 void eng_multi_free(eng_multi *m); /* NULL allowed */
+
+/* ---- call.c --------------------------------------------------------------------------- */
+/* The activation behaviour of a call activity: evaluates the process id,
+ * starts the latest version of that process with the call activity's
+ * variables (a CALLED_ELEMENT_ERROR incident when it cannot) and waits. */
+void eng_call_activate(eng_engine *e, eng_elem *el);
+/* Links a new called instance to its call activity (before any record). */
+void eng_call_link(eng_engine *e, eng_instance *called, eng_elem *caller);
+/* A called instance ended (eng_instance_ended): unlinks it; when it
+ * completed, its variables go to the call activity, which completes. */
+void eng_call_instance_ended(eng_engine *e, eng_instance *called);
+/* The call activity el is terminating: its called instance is terminated
+ * (and the instances that one called, recursively). */
+void eng_call_terminate_called(eng_engine *e, eng_elem *el);
+/* The call activity whose called instance inst is, or NULL: where errors
+ * and escalations go on from inst's process. */
+eng_elem *eng_call_caller(const eng_instance *inst);
+/* Whether inst, or an instance it called (recursively), has an incident. */
+bool eng_call_has_incident(const eng_instance *inst);
+/* inst's incidents changed: the rows of the instances above it must be
+ * written again (their has_incident). */
+void eng_call_incidents_changed(eng_engine *e, eng_instance *inst);
+/* BT_ECONFLICT (err filled) when inst was called by another instance: only
+ * the root of a call hierarchy can be cancelled (as in Zeebe). */
+int eng_call_check_cancel(const eng_instance *inst, bt_error *err);
+/* Links a restored called instance to its call activity, restored before
+ * it (instances are restored in key order). BT_ECORRUPT when it is not
+ * there. */
+int eng_call_restore(eng_engine *e, eng_instance *inst, bt_error *err);
 
 /* ---- codec.c ------------------------------------------------------------------------ */
 /* Encodes an instance's whole state; the caller frees *out with bt_free. */

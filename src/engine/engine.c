@@ -569,6 +569,12 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
 eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_value *vars,
                                  const char *business_id, int start_at,
                                  const feel_value *start_vars) {
+    return eng_instance_begin_called(e, def, vars, business_id, start_at, start_vars, NULL);
+}
+
+eng_instance *eng_instance_begin_called(eng_engine *e, eng_definition *def, const feel_value *vars,
+                                        const char *business_id, int start_at,
+                                        const feel_value *start_vars, eng_elem *caller) {
     eng_instance *inst = bt_xcalloc(1, sizeof *inst);
     inst->key = eng_key_next(e);
     inst->def = def;
@@ -582,6 +588,8 @@ eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_
     }
     bt_map_put(&e->instances, inst->key, inst);
     eng_instance_touch(e, inst);
+    if (caller)
+        eng_call_link(e, inst, caller);
 
     /* The process element instance has the instance's key, as in Zeebe. */
     eng_elem *root = eng_elem_new(e, inst, NULL, 0);
@@ -604,6 +612,9 @@ int eng_instance_cancel(eng_engine *e, int64_t now, uint64_t key, bt_error *err)
     if (!inst || inst->state != ENG_INSTANCE_ACTIVE)
         return bt_error_set(err, BT_ENOTFOUND, "no active process instance with key '%llu'",
                             (unsigned long long)key);
+    int rc = eng_call_check_cancel(inst, err);
+    if (rc != BT_OK)
+        return rc;
     eng_elem *root = inst->elems[0];
     eng_elem_terminate(e, root); /* ends the instance */
     eng_steps_run(e);
@@ -620,10 +631,12 @@ int eng_instance_get(const eng_engine *e, uint64_t key, eng_instance_view *out) 
         .bpmn_process_id = inst->def->bpmn_process_id,
         .version = inst->def->version,
         .state = inst->state,
-        .has_incident = inst->n_incidents > 0,
+        .has_incident = eng_call_has_incident(inst),
         .business_id = inst->business_id,
         .start_ms = inst->start_ms,
         .end_ms = inst->end_ms,
+        .parent_instance_key = inst->parent_key,
+        .parent_element_instance_key = inst->caller_key,
     };
     return BT_OK;
 }
@@ -640,6 +653,8 @@ void eng_instance_ended(eng_engine *e, eng_instance *inst, eng_instance_state st
     eng_instance_touch(e, inst);
     if (inst->start_correlation_key)
         eng_message_start_released(e, inst);
+    if (inst->caller)
+        eng_call_instance_ended(e, inst);
 }
 
 /* ---- changes ------------------------------------------------------------------------- */
@@ -697,10 +712,11 @@ void eng_changes_take(eng_engine *e, eng_changes *out) {
         r->bpmn_process_id = inst->def->bpmn_process_id;
         r->version = inst->def->version;
         r->state = inst->state;
-        r->has_incident = inst->n_incidents > 0;
+        r->has_incident = eng_call_has_incident(inst);
         r->business_id = inst->business_id;
         r->start_ms = inst->start_ms;
         r->end_ms = inst->end_ms;
+        r->parent_instance_key = inst->parent_key;
         if (inst->state == ENG_INSTANCE_ACTIVE)
             eng_codec_encode(inst, &r->state_data, &r->state_len);
     }
@@ -801,6 +817,10 @@ int eng_restore_instance(eng_engine *e, const eng_instance_row *row, bt_error *e
         return rc;
     inst->key = row->key;
     inst->start_ms = row->start_ms;
+    if (inst->caller_key && (rc = eng_call_restore(e, inst, err)) != BT_OK) {
+        eng_instance_free(e, inst);
+        return rc;
+    }
     if (row->business_id && row->business_id[0]) {
         inst->business_id = bt_xstrdup(row->business_id);
         char *slot = eng_process_slot(def->bpmn_process_id, row->business_id);

@@ -90,7 +90,8 @@ typedef struct eng_start {
  * variables are not a context. *key = the new instance's key. */
 int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint64_t *key,
                         bt_error *err);
-/* Cancels (terminates) an active instance. BT_ENOTFOUND if unknown or ended. */
+/* Cancels (terminates) an active instance. BT_ENOTFOUND if unknown or ended;
+ * BT_ECONFLICT if a call activity started it (cancel the root instead). */
 int eng_instance_cancel(eng_engine *e, int64_t now, uint64_t key, bt_error *err);
 
 /* Sets variables on an element instance's scope (the instance key for the
@@ -207,6 +208,8 @@ typedef struct eng_instance_view {
     bool has_incident;
     const char *business_id;
     int64_t start_ms, end_ms;
+    /* Called by a call activity: its instance and element instance; 0 else. */
+    uint64_t parent_instance_key, parent_element_instance_key;
 } eng_instance_view;
 
 /* The instance (active, or ended in the current batch). BT_ENOTFOUND else. */
@@ -331,11 +334,11 @@ typedef struct eng_instance_row {
     uint64_t definition_key;
     const char *bpmn_process_id;
     int version;
-    int state; /* eng_instance_state */
-    bool has_incident;
+    int state;         /* eng_instance_state */
+    bool has_incident; /* its own, or one of an instance it called (call.c) */
     const char *business_id;
     int64_t start_ms, end_ms;
-    uint64_t parent_instance_key;
+    uint64_t parent_instance_key; /* the calling instance (call activity); 0 when none */
     char *state_data; /* encoded state (eng_instance_restore reads it); NULL once ended */
     size_t state_len;
 } eng_instance_row;

@@ -14,6 +14,9 @@
  *                          completion condition fails                  COMPLETING
  *   UNKNOWN                a command ran ENG_MAX_STEPS steps without  → the parked step
  *                          waiting (a loop without a wait state)
+ *   CALLED_ELEMENT_ERROR   a call activity's process id is no string,  → ACTIVATING
+ *                          names no deployed process, or the call
+ *                          hierarchy is too deep (call.c)
  *
  * Resolving runs the failed step again, against the state the operator may
  * have fixed meanwhile (variables set, job retries raised): a job becomes
@@ -23,6 +26,9 @@
  * the operator raises the retries first.
  *
  * Terminating an element instance drops its incident (recorded RESOLVED).
+ * An instance called by a call activity shows its incidents in the
+ * has_incident of the instances above it (call.c), so raising and dropping
+ * one marks those dirty too.
  */
 #include "engine/eng_int.h"
 
@@ -36,6 +42,7 @@ static const char *type_names[] = {
     [ENG_INC_EXTRACT_VALUE_ERROR] = "EXTRACT_VALUE_ERROR",
     [ENG_INC_UNHANDLED_ERROR_EVENT] = "UNHANDLED_ERROR_EVENT",
     [ENG_INC_UNKNOWN] = "UNKNOWN",
+    [ENG_INC_CALLED_ELEMENT_ERROR] = "CALLED_ELEMENT_ERROR",
 };
 
 const char *eng_incident_type_name(eng_incident_type t) {
@@ -82,6 +89,8 @@ void eng_incident_raise(eng_engine *e, eng_elem *el, eng_incident_type type, uin
     el->inst->n_incidents++;
     bt_map_put(&e->incidents, inc->key, inc);
     incident_record(e, inc, "CREATED");
+    if (el->inst->caller)
+        eng_call_incidents_changed(e, el->inst);
 }
 
 void eng_incident_drop(eng_engine *e, eng_elem *el, bool record) {
@@ -93,6 +102,9 @@ void eng_incident_drop(eng_engine *e, eng_elem *el, bool record) {
     bt_map_remove(&e->incidents, inc->key);
     el->incident = NULL;
     el->inst->n_incidents--;
+    /* Not when freeing (record false): the instances above may be gone. */
+    if (record && el->inst->caller)
+        eng_call_incidents_changed(e, el->inst);
     bt_free(inc->message);
     bt_free(inc->error_code);
     bt_free(inc);
@@ -133,6 +145,7 @@ int eng_incident_resolve(eng_engine *e, int64_t now, uint64_t incident_key, bt_e
     case ENG_INC_UNKNOWN:
         eng_step_push(e, step == STEP_COMPLETE + 1 ? STEP_COMPLETE : STEP_ACTIVATE, el);
         break;
+    case ENG_INC_CALLED_ELEMENT_ERROR: eng_step_push(e, STEP_ACTIVATE, el); break;
     }
     eng_steps_run(e);
     return BT_OK;

@@ -35,6 +35,10 @@
  * what errors and escalations see in the scope chain; the inner instances
  * run the activity's mappings and behaviour, and leave no token on the
  * activity's outgoing flows: the body does, when it completes.
+ *
+ * A call activity starts another process instance and waits for it
+ * (call.c); errors and escalations thrown in the called instance travel on
+ * from the call activity, and terminating the call activity terminates it.
  */
 #include "engine/eng_int.h"
 
@@ -85,6 +89,10 @@ void eng_elem_record(eng_engine *e, eng_elem *el, const char *intent) {
     bt_buf_put_i64(&b, d->version);
     put_key(&b, ",\"processDefinitionKey\":", d->key);
     put_key(&b, ",\"processInstanceKey\":", el->inst->key);
+    if (el->inst->parent_key) { /* called by a call activity */
+        put_key(&b, ",\"parentProcessInstanceKey\":", el->inst->parent_key);
+        put_key(&b, ",\"parentElementInstanceKey\":", el->inst->caller_key);
+    }
     bt_buf_putc(&b, '}');
     size_t len = b.len;
     char *text = bt_buf_take(&b);
@@ -344,6 +352,8 @@ static const activate_fn behaviours[BPMN_TYPE_COUNT] = {
     [BPMN_PARALLEL_GATEWAY] = activate_pass_through,
     [BPMN_INCLUSIVE_GATEWAY] = activate_pass_through,
     [BPMN_EVENT_BASED_GATEWAY] = activate_event_gateway,
+    /* A call activity starts an instance of another process and waits. */
+    [BPMN_CALL_ACTIVITY] = eng_call_activate,
 };
 
 void eng_elem_run_activate(eng_engine *e, eng_elem *el) {
@@ -737,6 +747,8 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
             i = inst->n_elems;
         }
     }
+    if (el->called)
+        eng_call_terminate_called(e, el);
     if (el->job)
         eng_job_cancel(e, el->job);
     eng_timers_cancel(e, el);
@@ -783,23 +795,24 @@ static void set_local_string(eng_engine *e, eng_elem *el, const char *name, cons
     eng_vars_set_local(e, el, name, strlen(name), v);
 }
 
-/* Errors and escalations travel the same way: up the scope chain from `x`.
- * At each level the activity's boundary event of `kind` for `code` catches,
- * then (one level up) an event sub-process of the enclosing scope with a
- * start event for it. An interrupting catch terminates that activity, or
- * everything else in the scope (so the thrower too); either way the boundary
- * event or the event sub-process is activated and returned, with the code as
- * a local variable (`code_var`) for its mappings and its inside, and
- * *interrupting says which it was. NULL when nothing catches. */
+/* Errors and escalations travel the same way: up the scope chain from `x`
+ * — from the process of a called instance on to its call activity and that
+ * one's scopes (call.c). At each level the activity's boundary event of
+ * `kind` for `code` catches, then (one level up) an event sub-process of the
+ * enclosing scope with a start event for it. An interrupting catch
+ * terminates that activity, or everything else in the scope (so the thrower
+ * too, called instances included); either way the boundary event or the
+ * event sub-process is activated and returned, with the code as a local
+ * variable (`code_var`) for its mappings and its inside, and *interrupting
+ * says which it was. NULL when nothing catches. */
 static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, const char *code,
                             const char *code_var, bool *interrupting) {
-    const bpmn_process *p = eng_instance_process(x->inst);
-    for (; x; x = x->scope) {
-        if (x->loop_counter > 0)
-            continue; /* an inner instance: the boundary events are its body's */
-        eng_elem *scope = x->scope;
-        int b = scope ? find_code_boundary(p, eng_elem_model(x), kind, code) : -1;
-        eng_elem *caught = NULL;
+    for (; x; x = x->scope ? x->scope : eng_call_caller(x->inst)) {
+        if (!x->scope || x->loop_counter > 0)
+            continue; /* a process, or an inner instance (its body has the boundary events) */
+        const bpmn_process *p = eng_instance_process(x->inst);
+        eng_elem *scope = x->scope, *caught;
+        int b = find_code_boundary(p, eng_elem_model(x), kind, code);
         if (b >= 0) {
             *interrupting = p->elements[b].cancel_activity;
             if (*interrupting) {
@@ -807,14 +820,12 @@ static eng_elem *catch_code(eng_engine *e, eng_elem *x, bpmn_event_kind kind, co
                 scope->active_children--;
             }
             caught = eng_elem_activate(e, scope, b);
-        } else if (scope) {
+        } else {
             int start = eng_event_sub_for_code(scope, kind, code);
             if (start < 0)
                 continue;
             *interrupting = p->elements[start].cancel_activity;
             caught = eng_event_sub_trigger(e, scope, start, NULL);
-        } else {
-            continue;
         }
         if (code)
             set_local_string(e, caught, code_var, code);

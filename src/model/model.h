@@ -19,7 +19,8 @@
  * start event reaches, job tasks without a job type, FEEL syntax errors (with
  * the column inside the expression), broken references (errorRef,
  * attachedToRef, activityRef, compensation associations), multi-instance
- * activities without an inputCollection.
+ * activities without an inputCollection, call activities without a
+ * processId.
  *
  * Ownership: the bpmn_model owns everything it points to (one arena);
  * bpmn_model_free releases it. A model is immutable after bpmn_parse and may
@@ -204,6 +205,13 @@ typedef struct bpmn_element {
      * compensate, or -1 for every completed activity of the scope. */
     int compensate_activity;
     bool wait_for_completion; /* BPMN default true */
+
+    /* Call activities (<zeebe:calledElement>): the process to call, by its
+     * BPMN process id (literal or FEEL; required), and which variables go
+     * into the called instance and come back from it. */
+    bpmn_expr called_process;
+    bool propagate_all_parent; /* propagateAllParentVariables, default true */
+    bool propagate_all_child;  /* propagateAllChildVariables, default true */
 } bpmn_element;
 
 typedef struct bpmn_flow {

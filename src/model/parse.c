@@ -24,9 +24,10 @@
  *
  * Events: the event definition decides the kind; event_supported() is the
  * table of (type, definition) pairs baton executes. Extension elements in the
- * Zeebe namespace are read (taskDefinition, taskHeaders, ioMapping), ignored
- * when they are documentation (properties, versionTag), and rejected
- * otherwise; other namespaces (camunda:, modeler:) are ignored.
+ * Zeebe namespace are read (taskDefinition, taskHeaders, ioMapping, and a
+ * call activity's calledElement), ignored when they are documentation
+ * (properties, versionTag), and rejected otherwise; other namespaces
+ * (camunda:, modeler:) are ignored.
  *
  * Multi-instance activities: <multiInstanceLoopCharacteristics> holds
  * <zeebe:loopCharacteristics> (inputCollection required; inputElement,
@@ -213,7 +214,7 @@ static const struct flow_kind {
     {"subProcess", ROLE_NODE, BPMN_SUB_PROCESS}, /* triggeredByEvent: event sub-process */
     {"transaction", ROLE_UNSUPPORTED, BPMN_SUB_PROCESS},
     {"adHocSubProcess", ROLE_UNSUPPORTED, BPMN_SUB_PROCESS},
-    {"callActivity", ROLE_UNSUPPORTED, BPMN_CALL_ACTIVITY},
+    {"callActivity", ROLE_NODE, BPMN_CALL_ACTIVITY}, /* zeebe:calledElement names the process */
     {"sequenceFlow", ROLE_FLOW, BPMN_TYPE_COUNT},
     {"association", ROLE_ASSOCIATION, BPMN_TYPE_COUNT},
     {"laneSet", ROLE_SKIP, BPMN_TYPE_COUNT},
@@ -303,6 +304,8 @@ static int node_push(parser *p) {
     n->el.link_target = -1;
     n->el.cancel_activity = true;
     n->el.wait_for_completion = true;
+    n->el.propagate_all_parent = true;
+    n->el.propagate_all_child = true;
     return i;
 }
 
@@ -534,6 +537,44 @@ static bool is_user_task_detail(const char *name) {
            !strcmp(name, "taskSchedule") || !strcmp(name, "priorityDefinition");
 }
 
+/* A propagateAll* attribute of zeebe:calledElement: absent or "true" is
+ * true, "false" false; anything else is reported. */
+static bool parse_propagate(parser *p, int i, const xmlNode *x, const char *name) {
+    const char *v = node_attr(x, name);
+    if (!v || strcmp(v, "true") == 0)
+        return true;
+    if (strcmp(v, "false") != 0)
+        bpmn_ctx_report(p->c, p->b->nodes[i].el.id, node_line(x), 0,
+                        "zeebe:calledElement %s '%s' is not 'true' or 'false'", name, v);
+    return false;
+}
+
+/* <zeebe:calledElement processId propagateAllChildVariables
+ * propagateAllParentVariables bindingType> of call activity node i. Only the
+ * latest version is called (bindingType "latest", the default). */
+static void parse_called_element(parser *p, int i, const xmlNode *x) {
+    bpmn_node *n = &p->b->nodes[i];
+    const char *id = n->el.id;
+    int line = node_line(x);
+    const char *process_id = node_attr(x, "processId");
+    if (n->el.called_process.text) {
+        bpmn_ctx_report(p->c, id, line, 0, "a second zeebe:calledElement");
+        return;
+    }
+    if (process_id && process_id[0] && strcmp(process_id, "=") != 0)
+        parse_value(p, process_id, id, line, "zeebe:calledElement processId",
+                    &n->el.called_process);
+    n = &p->b->nodes[i];
+    n->el.propagate_all_parent = parse_propagate(p, i, x, "propagateAllParentVariables");
+    n->el.propagate_all_child = parse_propagate(p, i, x, "propagateAllChildVariables");
+    const char *binding = node_attr(x, "bindingType");
+    if (binding && strcmp(binding, "latest") != 0) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "zeebe:calledElement bindingType=\"%.40s\"", binding);
+        node_unsupported(p, i, detail);
+    }
+}
+
 /* Extension elements of a flow node (or, with i = 0, of the process). */
 static void parse_extensions(parser *p, int i, const xmlNode *x) {
     FOR_CHILDREN(e, x) {
@@ -550,6 +591,8 @@ static void parse_extensions(parser *p, int i, const xmlNode *x) {
             parse_headers(p, i, e);
         } else if (t == BPMN_USER_TASK && is_user_task_detail(name)) {
             parse_user_task_detail(p, i, e, name);
+        } else if (strcmp(name, "calledElement") == 0 && t == BPMN_CALL_ACTIVITY) {
+            parse_called_element(p, i, e);
         } else if (strcmp(name, "ioMapping") == 0 &&
                    (bpmn_is_activity(t) || bpmn_type_is_event(t))) {
             bool has_inputs = false;
@@ -916,6 +959,10 @@ static void parse_node(parser *p, const xmlNode *x, const struct flow_kind *kind
                         c7 ? " (camunda:" : "", c7 ? c7 : "",
                         c7 ? " is a Camunda 7 implementation, not supported)" : "");
     }
+    if (t == BPMN_CALL_ACTIVITY && !n->el.called_process.text && !failed(p))
+        bpmn_ctx_report(p->c, n->el.id, n->el.line, 0,
+                        "a call activity needs the process to call: "
+                        "<zeebe:calledElement processId=\"...\"/>");
     if (t == BPMN_SUB_PROCESS || t == BPMN_EVENT_SUB_PROCESS)
         parse_container(p, x, i);
 }

@@ -233,6 +233,7 @@ int baton_get_instance(baton *b, uint64_t key, baton_instance *out) {
         out->has_incident = v.has_incident;
         out->start_ms = v.start_ms;
         out->end_ms = v.end_ms;
+        out->parent_instance_key = v.parent_instance_key;
         return BT_OK;
     }
     store_instance si;
@@ -247,6 +248,7 @@ int baton_get_instance(baton *b, uint64_t key, baton_instance *out) {
     out->has_incident = si.has_incident;
     out->start_ms = si.start_ms;
     out->end_ms = si.end_ms;
+    out->parent_instance_key = si.parent_instance_key;
     return BT_OK;
 }
 

@@ -297,9 +297,45 @@ static const char *state_name(int state) {
                                              : "TERMINATED";
 }
 
-static void instance_json(bt_buf *b, uint64_t key, uint64_t def_key, const char *process_id,
-                          int version, int state, bool incident, const char *business_id,
-                          int64_t start_ms, int64_t end_ms) {
+void api_put_lineage(bt_buf *b, eng_engine *e, store *s, uint64_t key, uint64_t parent) {
+    eng_instance_view v;
+    bool active = eng_instance_get(e, key, &v) == BT_OK;
+    if (!parent) {
+        bt_buf_puts(b, ",\"parentProcessInstanceKey\":null,\"parentElementInstanceKey\":null");
+        api_put_key(b, "rootProcessInstanceKey", key, true);
+        return;
+    }
+    api_put_key(b, "parentProcessInstanceKey", parent, true);
+    if (active && v.parent_element_instance_key)
+        api_put_key(b, "parentElementInstanceKey", v.parent_element_instance_key, true);
+    else
+        bt_buf_puts(b, ",\"parentElementInstanceKey\":null");
+    /* Up the parents: a hierarchy is at most a few levels deep; the bound
+     * stops a corrupt store's cycle. */
+    uint64_t root = parent;
+    for (int depth = 0; root && depth < 1000; depth++) {
+        uint64_t up = 0;
+        store_instance si;
+        if (eng_instance_get(e, root, &v) == BT_OK)
+            up = v.parent_instance_key;
+        else if (store_instance_get(s, root, &si) == BT_OK)
+            up = si.parent_instance_key;
+        else
+            root = 0; /* unknown: null */
+        if (!up)
+            break;
+        root = up;
+    }
+    if (root)
+        api_put_key(b, "rootProcessInstanceKey", root, true);
+    else
+        bt_buf_puts(b, ",\"rootProcessInstanceKey\":null");
+}
+
+static void instance_json(bt_buf *b, eng_engine *e, store *s, uint64_t key, uint64_t parent,
+                          uint64_t def_key, const char *process_id, int version, int state,
+                          bool incident, const char *business_id, int64_t start_ms,
+                          int64_t end_ms) {
     bt_buf_putc(b, '{');
     api_put_str(b, "processDefinitionId", process_id, false);
     bt_buf_puts(b, ",\"processDefinitionName\":null");
@@ -312,8 +348,7 @@ static void instance_json(bt_buf *b, uint64_t key, uint64_t def_key, const char 
     api_put_str(b, "tenantId", "<default>", true);
     api_put_key(b, "processInstanceKey", key, true);
     api_put_key(b, "processDefinitionKey", def_key, true);
-    bt_buf_puts(b, ",\"parentProcessInstanceKey\":null,\"parentElementInstanceKey\":null");
-    api_put_key(b, "rootProcessInstanceKey", key, true);
+    api_put_lineage(b, e, s, key, parent);
     bt_buf_puts(b, ",\"tags\":[]");
     api_put_str(b, "businessId", business_id, true);
     bt_buf_putc(b, '}');
@@ -323,8 +358,9 @@ static int get_apply(api_call *c, eng_engine *e, store *s, int64_t now, bt_error
     (void)now;
     eng_instance_view v;
     if (eng_instance_get(e, c->key, &v) == BT_OK) {
-        instance_json(&c->out, v.key, v.definition_key, v.bpmn_process_id, v.version, v.state,
-                      v.has_incident, v.business_id, v.start_ms, v.end_ms);
+        instance_json(&c->out, e, s, v.key, v.parent_instance_key, v.definition_key,
+                      v.bpmn_process_id, v.version, v.state, v.has_incident, v.business_id,
+                      v.start_ms, v.end_ms);
         return BT_OK;
     }
     store_instance si;
@@ -334,8 +370,14 @@ static int get_apply(api_call *c, eng_engine *e, store *s, int64_t now, bt_error
                             (unsigned long long)c->key);
     if (rc != BT_OK)
         return bt_error_set(err, rc, "the store failed to read the instance");
-    instance_json(&c->out, si.key, si.definition_key, si.bpmn_process_id, si.version, si.state,
-                  si.has_incident, si.business_id, si.start_ms, si.end_ms);
+    /* si's strings live in the store's row buffer, which the lineage's own
+     * reads reuse: copies. */
+    char *process_id = bt_xstrdup(si.bpmn_process_id);
+    char *business_id = si.business_id ? bt_xstrdup(si.business_id) : NULL;
+    instance_json(&c->out, e, s, si.key, si.parent_instance_key, si.definition_key, process_id,
+                  si.version, si.state, si.has_incident, business_id, si.start_ms, si.end_ms);
+    bt_free(process_id);
+    bt_free(business_id);
     return BT_OK;
 }
 

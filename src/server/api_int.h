@@ -108,6 +108,16 @@ void api_put_str(bt_buf *b, const char *name, const char *s, bool comma);
 void api_put_int(bt_buf *b, const char *name, int64_t v, bool comma);
 void api_put_time(bt_buf *b, const char *name, int64_t ms, bool comma);
 
+/* ---- api_instances.c: an instance's place in a call hierarchy ------------------- */
+
+/* Appends ,"parentProcessInstanceKey", ,"parentElementInstanceKey" and
+ * ,"rootProcessInstanceKey" of instance `key`, whose row names `parent` (0:
+ * none, the instance is a root). The element key (the call activity's) is
+ * the engine's, known while the instance is active, else null; the root is
+ * found through the parents' rows (engine first, then the store), null
+ * when one of them cannot be read. Loop thread. */
+void api_put_lineage(bt_buf *b, eng_engine *e, store *s, uint64_t key, uint64_t parent);
+
 /* ---- api_search.c: reading the search index consistently ------------------------ */
 
 /* A call that reads the search index waits (parked, bounded) until the

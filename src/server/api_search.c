@@ -53,6 +53,8 @@ typedef struct search {
     api_index_wait wait; /* until the index has caught up with the log */
     bool paged;          /* the source sorted and paged: items are the page */
     int64_t total;       /* then: how many matched in all */
+    eng_engine *engine;  /* instances: for their call hierarchy */
+    store *store;
 } search;
 
 struct search_kind {
@@ -315,8 +317,7 @@ static int instance_item(void *ud, const store_instance *si) {
     bt_buf_puts(&b, ",\"tenantId\":\"<default>\"");
     api_put_key(&b, "processInstanceKey", si->key, true);
     api_put_key(&b, "processDefinitionKey", si->definition_key, true);
-    bt_buf_puts(&b, ",\"parentProcessInstanceKey\":null,\"parentElementInstanceKey\":null");
-    api_put_key(&b, "rootProcessInstanceKey", si->key, true);
+    api_put_lineage(&b, s->engine, s->store, si->key, si->parent_instance_key);
     bt_buf_puts(&b, ",\"tags\":[]");
     api_put_str(&b, "businessId", si->business_id, true);
     bt_buf_putc(&b, '}');
@@ -424,7 +425,8 @@ static bool instances_pushdown(search *s, store_instance_filter *f, store_instan
 }
 
 static int instances_source(search *s, eng_engine *e, store *st, bt_error *err) {
-    (void)e;
+    s->engine = e;
+    s->store = st;
     store_instance_filter f = {.has_incident = -1};
     store_instance_order order[16];
     char *pid = exact_string(s, "processDefinitionId");

@@ -24,33 +24,12 @@
 #include <unistd.h>
 
 #include "baton.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
+#include "bench_util.h"
 
 static long peak_rss_kb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
-}
-
-static void die(const char *what, const baton_error *err) {
-    fprintf(stderr, "bench: %s: %s\n", what, err ? err->message : "");
-    exit(1);
 }
 
 static baton *open_fresh(const char *dir, const char *name) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "bench_util.h"
 
 static const char MODEL[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -35,7 +36,8 @@ static const char MODEL[] =
     "  xmlns:zeebe=\"http://camunda.org/schema/zeebe/1.0\" id=\"d\" "
     "targetNamespace=\"http://baton.bench\">\n"
     "  <bpmn:message id=\"paid\" name=\"payment-received\"><bpmn:extensionElements>\n"
-    "    <zeebe:subscription correlationKey=\"=orderId\"/></bpmn:extensionElements></bpmn:message>\n"
+    "    <zeebe:subscription "
+    "correlationKey=\"=orderId\"/></bpmn:extensionElements></bpmn:message>\n"
     "  <bpmn:process id=\"order\" isExecutable=\"true\">\n"
     "    <bpmn:startEvent id=\"start\"/>\n"
     "    <bpmn:intermediateCatchEvent id=\"wait\"><bpmn:messageEventDefinition "
@@ -45,33 +47,6 @@ static const char MODEL[] =
     "    <bpmn:sequenceFlow id=\"f2\" sourceRef=\"wait\" targetRef=\"end\"/>\n"
     "  </bpmn:process>\n"
     "</bpmn:definitions>\n";
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static long long file_bytes(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
-}
-
-static void die(const char *what, const baton_error *err) {
-    fprintf(stderr, "bench: %s: %s\n", what, err ? err->message : "");
-    exit(1);
-}
 
 static baton *open_fresh(const char *dir, const char *name, char *path, size_t size) {
     snprintf(path, size, "%s/%s.db", dir, name);
@@ -173,7 +148,7 @@ int main(int argc, char **argv) {
     printf("engine=baton workload=waiting-at-message instances=%d bytes_per_instance=%.0f "
            "store_bytes_per_instance=%.0f starts_per_sec=%.0f\n",
            waiting, (double)(after - before) * 1024.0 / waiting,
-           (double)(file_bytes(path) + file_bytes(wal)) / waiting, waiting / (t1 - t0));
+           (double)(file_size(path) + file_size(wal)) / waiting, waiting / (t1 - t0));
     fflush(stdout);
     t0 = now_s();
     for (int i = 0; i < waiting; i += batch)

@@ -100,6 +100,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "bench_util.h"
 
 /* ---- clocks, memory, files ----------------------------------------------------- */
 
@@ -124,12 +125,6 @@ static int64_t clock_read(void *ud) {
     bench_clock *c = ud;
     c->last_ms = wall_ms();
     return c->last_ms;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double cpu_s(void) {
@@ -157,31 +152,10 @@ static void sleep_until_ms(int64_t at_ms) {
         ;
 }
 
-static long rss_kb(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* Bytes malloc has handed out and not taken back (arena chunks + mmap'd). */
 static double heap_bytes(void) {
     struct mallinfo2 mi = mallinfo2();
     return (double)mi.uordblks + (double)mi.hblkhd;
-}
-
-static long long file_size(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
-}
-
-static void die(const char *what, const baton_error *err) {
-    fprintf(stderr, "bench: %s: %s\n", what, err ? err->message : "");
-    exit(1);
 }
 
 /* An ISO 8601 UTC date-time with milliseconds. */

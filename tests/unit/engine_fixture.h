@@ -150,4 +150,84 @@ static inline int instance_state(fixture *f, uint64_t key) {
     return inst.state;
 }
 
+/* Fires what is due at the fixture's clock. */
+static inline void tick(fixture *f) {
+    baton_error err;
+    assert_true(baton_tick(f->b, &err) >= 0);
+}
+
+static inline void assert_contains(const char *text, const char *needle) {
+    if (!text || !strstr(text, needle))
+        fail_msg("'%s' lacks '%s'", text ? text : "(null)", needle);
+}
+
+static inline void assert_lacks(const char *text, const char *needle) {
+    if (text && strstr(text, needle))
+        fail_msg("'%s' has '%s'", text, needle);
+}
+
+/* The root variables of an active instance contain `needle`. */
+static inline void assert_vars_contain(fixture *f, uint64_t pi, const char *needle) {
+    char *vars = baton_get_variables(f->b, pi);
+    assert_non_null(vars);
+    assert_contains(vars, needle);
+    baton_free(vars);
+}
+
+static inline void throw_ok(fixture *f, uint64_t job, const char *code) {
+    baton_error err;
+    if (baton_throw_error(f->b, job, code, "it failed", &err) != 0)
+        fail_msg("throw %s: %s", code, err.message);
+}
+
+/* Publishes a message (ttl: its time to live, ms). */
+static inline void publish_ok(fixture *f, const char *name, const char *key, int64_t ttl,
+                              const char *vars) {
+    baton_message m = {name, key, ttl, NULL, vars};
+    uint64_t mk = 0;
+    baton_error err;
+    if (baton_publish_message(f->b, &m, &mk, &err) != 0)
+        fail_msg("publish %s: %s", name, err.message);
+    assert_true(mk > 0);
+}
+
+/* A model of process `bad` that is refused: the message holds `needle`. */
+static inline void deploy_fails(fixture *f, const char *defs, const char *body,
+                                const char *needle) {
+    char *xml = bpmn_doc("bad", defs, body);
+    baton_error err;
+    int rc = baton_deploy(f->b, "bad.bpmn", xml, strlen(xml), NULL, &err);
+    free(xml);
+    if (rc != BATON_EINVAL)
+        fail_msg("a model that should be refused deployed (%d); wanted '%s'", rc, needle);
+    assert_true(err.line > 0 || err.element_id[0]);
+    assert_contains(err.message, needle);
+}
+
+/* ---- history --------------------------------------------------------------------- */
+
+typedef struct history_count {
+    const char *value_type, *intent, *fragment; /* fragment NULL: any value */
+    int n;
+} history_count;
+
+static inline int history_count_cb(void *ud, const char *value_type, const char *intent,
+                                   uint64_t key, const char *value_json) {
+    (void)key;
+    history_count *c = ud;
+    if (!strcmp(value_type, c->value_type) && !strcmp(intent, c->intent) &&
+        (!c->fragment || strstr(value_json, c->fragment)))
+        c->n++;
+    return 0;
+}
+
+/* Records of the instance with that type and intent whose value holds
+ * fragment (NULL: any). */
+static inline int count_records(fixture *f, uint64_t pi, const char *value_type, const char *intent,
+                                const char *fragment) {
+    history_count c = {value_type, intent, fragment, 0};
+    assert_int_equal(baton_history(f->b, pi, history_count_cb, &c), 0);
+    return c.n;
+}
+
 #endif

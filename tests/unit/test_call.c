@@ -40,21 +40,6 @@
     "<zeebe:ioMapping><zeebe:input source=\"" source "\" target=\"" target "\"/></"                \
     "zeebe:ioMapping>"
 
-static void tick(fixture *f) {
-    baton_error err;
-    assert_true(baton_tick(f->b, &err) >= 0);
-}
-
-static void assert_contains(const char *text, const char *needle) {
-    if (!text || !strstr(text, needle))
-        fail_msg("'%s' lacks '%s'", text ? text : "(null)", needle);
-}
-
-static void assert_lacks(const char *text, const char *needle) {
-    if (text && strstr(text, needle))
-        fail_msg("'%s' has '%s'", text, needle);
-}
-
 /* One activated job of type, as a copy the caller frees with job_free. */
 typedef struct taken_job {
     uint64_t key, instance;
@@ -88,28 +73,6 @@ static baton_instance get(fixture *f, uint64_t key) {
     baton_instance inst;
     assert_int_equal(baton_get_instance(f->b, key, &inst), 0);
     return inst;
-}
-
-typedef struct history_count {
-    const char *value_type, *intent, *fragment;
-    int n;
-} history_count;
-
-static int count_cb(void *ud, const char *value_type, const char *intent, uint64_t key,
-                    const char *value_json) {
-    (void)key;
-    history_count *c = ud;
-    if (!strcmp(value_type, c->value_type) && !strcmp(intent, c->intent) &&
-        strstr(value_json, c->fragment))
-        c->n++;
-    return 0;
-}
-
-static int count_records(fixture *f, uint64_t pi, const char *value_type, const char *intent,
-                         const char *fragment) {
-    history_count c = {value_type, intent, fragment, 0};
-    assert_int_equal(baton_history(f->b, pi, count_cb, &c), 0);
-    return c.n;
 }
 
 static void deploy_family(fixture *f, const char *parent_defs, const char *parent) {
@@ -809,7 +772,8 @@ static void test_recursion_depth_limit(void **state) {
 /* ---- model errors -------------------------------------------------------------------------------
  */
 
-static void deploy_fails(fixture *f, const char *body, const char *element, const char *fragment) {
+static void deploy_fails_at(fixture *f, const char *body, const char *element,
+                            const char *fragment) {
     char *xml = bpmn_doc("bad", "", body);
     baton_error err;
     baton_deployed d;
@@ -827,19 +791,19 @@ static void test_model_errors(void **state) {
 #define AROUND(call)                                                                               \
     "<bpmn:startEvent id=\"s\"/>" call "<bpmn:endEvent id=\"e\"/>" FLOW("f1", "s", "c")            \
         FLOW("f2", "c", "e")
-    deploy_fails(f, AROUND("<bpmn:callActivity id=\"c\"/>"), "c",
-                 "<zeebe:calledElement processId=");
-    deploy_fails(f, AROUND("<bpmn:callActivity id=\"c\" calledElement=\"child\"/>"), "c",
-                 "needs the process to call");
-    deploy_fails(f, AROUND(CALL("c", "processId=\"\"", "")), "c", "needs the process to call");
-    deploy_fails(f, AROUND(CALL("c", "processId=\"= 1 +\"", "")), "c",
-                 "invalid FEEL expression in zeebe:calledElement processId");
-    deploy_fails(f, AROUND(CALL("c", "processId=\"x\" propagateAllChildVariables=\"yes\"", "")),
-                 "c", "propagateAllChildVariables 'yes' is not 'true' or 'false'");
-    deploy_fails(f, AROUND(CALL("c", "processId=\"x\" bindingType=\"deployment\"", "")), "c",
-                 "bindingType=\"deployment\" is not supported");
-    deploy_fails(f, AROUND(CALL("c", "processId=\"x\"", "<zeebe:taskDefinition type=\"t\"/>")), "c",
-                 "zeebe:taskDefinition");
+    deploy_fails_at(f, AROUND("<bpmn:callActivity id=\"c\"/>"), "c",
+                    "<zeebe:calledElement processId=");
+    deploy_fails_at(f, AROUND("<bpmn:callActivity id=\"c\" calledElement=\"child\"/>"), "c",
+                    "needs the process to call");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"\"", "")), "c", "needs the process to call");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"= 1 +\"", "")), "c",
+                    "invalid FEEL expression in zeebe:calledElement processId");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" propagateAllChildVariables=\"yes\"", "")),
+                    "c", "propagateAllChildVariables 'yes' is not 'true' or 'false'");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" bindingType=\"deployment\"", "")), "c",
+                    "bindingType=\"deployment\" is not supported");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\"", "<zeebe:taskDefinition type=\"t\"/>")),
+                    "c", "zeebe:taskDefinition");
 #undef AROUND
     /* The process need not exist when the caller is deployed. */
     deploy_ok(f, "fine", "",

@@ -28,33 +28,6 @@
     "<bpmn:startEvent id=\"start\"/>" TASK("work", type) "<bpmn:endEvent id=\"end\"/>" FLOW(       \
         "m1", "start", "work") FLOW("m2", "work", "end")
 
-static void tick(fixture *f) {
-    baton_error err;
-    assert_true(baton_tick(f->b, &err) >= 0);
-}
-
-static void publish_ok(fixture *f, const char *name, const char *key, const char *vars) {
-    baton_message m = {name, key, 0, NULL, vars};
-    uint64_t mk;
-    baton_error err;
-    if (baton_publish_message(f->b, &m, &mk, &err) != 0)
-        fail_msg("publish %s: %s", name, err.message);
-}
-
-static void throw_ok(fixture *f, uint64_t job, const char *code) {
-    baton_error err;
-    if (baton_throw_error(f->b, job, code, "it failed", &err) != 0)
-        fail_msg("throw %s: %s", code, err.message);
-}
-
-static void assert_vars_contain(fixture *f, uint64_t pi, const char *needle) {
-    char *vars = baton_get_variables(f->b, pi);
-    assert_non_null(vars);
-    if (!strstr(vars, needle))
-        fail_msg("variables %s lack %s", vars, needle);
-    baton_free(vars);
-}
-
 static void test_error_event_sub_process_interrupts(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -178,7 +151,7 @@ static void test_timer_interrupting_and_no_second_event(void **state) {
     tick(f);
     assert_int_equal(count_jobs(f, "work"), 0);
     assert_int_equal(count_jobs(f, "give-up"), 1);
-    publish_ok(f, "nudge", "n", NULL); /* its subscription closed */
+    publish_ok(f, "nudge", "n", 0, NULL); /* its subscription closed */
     assert_int_equal(count_jobs(f, "nudged"), 0);
     complete_ok(f, one_job(f, "give-up"), NULL);
     assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
@@ -196,12 +169,12 @@ static void test_message_event_sub_processes(void **state) {
                   EVENT_SUB("on-cancel", "true",
                             "<bpmn:messageEventDefinition messageRef=\"cancel\"/>", "clean-up"));
     uint64_t pi = start_ok(f, "p", "{\"id\": \"o-1\"}");
-    publish_ok(f, "update", "o-1", "{\"address\": \"new\"}");
-    publish_ok(f, "update", "o-1", NULL);
+    publish_ok(f, "update", "o-1", 0, "{\"address\": \"new\"}");
+    publish_ok(f, "update", "o-1", 0, NULL);
     assert_int_equal(count_jobs(f, "apply-update"), 2);
     assert_vars_contain(f, pi, "\"address\":\"new\"");
     assert_int_equal(count_jobs(f, "work"), 1);
-    publish_ok(f, "cancel", "o-1", "{\"reason\": \"customer\"}");
+    publish_ok(f, "cancel", "o-1", 0, "{\"reason\": \"customer\"}");
     assert_int_equal(count_jobs(f, "work"), 0);
     assert_int_equal(count_jobs(f, "apply-update"), 0); /* terminated with the rest */
     assert_vars_contain(f, pi, "\"reason\":\"customer\"");
@@ -288,7 +261,7 @@ static void test_waits_survive_reopen(void **state) {
     uint64_t timed = start_ok(f, "p", "{\"id\": \"t\"}");
     uint64_t cancelled = start_ok(f, "p", "{\"id\": \"c\"}");
     fixture_reopen(f);
-    publish_ok(f, "cancel", "c", NULL);
+    publish_ok(f, "cancel", "c", 0, NULL);
     assert_int_equal(count_jobs(f, "clean-up"), 1);
     f->now += 60 * MINUTE;
     fixture_reopen(f);
@@ -316,15 +289,8 @@ static void test_model_errors(void **state) {
                         "</bpmn:startEvent>",
          "only allowed in an event sub-process"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *xml = bpmn_doc("bad", cases[i].defs, cases[i].body);
-        baton_error err;
-        assert_int_equal(baton_deploy(f->b, "bad.bpmn", xml, strlen(xml), NULL, &err),
-                         BATON_EINVAL);
-        if (!strstr(err.message, cases[i].needle))
-            fail_msg("case %zu: '%s' lacks '%s'", i, err.message, cases[i].needle);
-        free(xml);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        deploy_fails(f, cases[i].defs, cases[i].body, cases[i].needle);
     fixture_free(f);
 }
 

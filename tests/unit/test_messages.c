@@ -34,63 +34,18 @@ static int publish(fixture *f, const char *name, const char *key, int64_t ttl, c
     return baton_publish_message(f->b, &m, &mk, &err);
 }
 
-static void publish_ok(fixture *f, const char *name, const char *key, int64_t ttl,
-                       const char *vars) {
-    baton_message m = {name, key, ttl, NULL, vars};
-    uint64_t mk = 0;
-    baton_error err;
-    if (baton_publish_message(f->b, &m, &mk, &err) != 0)
-        fail_msg("publish %s: %s", name, err.message);
-    assert_true(mk > 0);
-}
-
-static void tick(fixture *f) {
-    baton_error err;
-    assert_true(baton_tick(f->b, &err) >= 0);
-}
-
-/* The root variables of an active instance contain `needle`. */
-static void assert_vars_contain(fixture *f, uint64_t pi, const char *needle) {
-    char *vars = baton_get_variables(f->b, pi);
-    assert_non_null(vars);
-    if (!strstr(vars, needle))
-        fail_msg("variables %s lack %s", vars, needle);
-    baton_free(vars);
-}
-
-/* Counts the records of an instance with this value type and intent. */
-typedef struct count_ctx {
-    const char *type, *intent;
-    int n;
-} count_ctx;
-
-static int count_record(void *ud, const char *type, const char *intent, uint64_t key,
-                        const char *value) {
-    (void)key;
-    (void)value;
-    count_ctx *c = ud;
-    c->n += strcmp(type, c->type) == 0 && strcmp(intent, c->intent) == 0;
-    return 0;
-}
-
-static int records(fixture *f, uint64_t pi, const char *type, const char *intent) {
-    count_ctx c = {type, intent, 0};
-    assert_int_equal(baton_history(f->b, pi, count_record, &c), 0);
-    return c.n;
-}
-
 static void test_catch_event_waits_for_its_key(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
     deploy_ok(f, "order", PAID, WAIT_PAID);
     uint64_t pi = start_ok(f, "order", "{\"orderId\": \"o-1\"}");
-    assert_int_equal(records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "CREATED"), 1);
+    assert_int_equal(count_records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "CREATED", NULL), 1);
     publish_ok(f, "payment-received", "o-2", 0, NULL); /* another order */
     publish_ok(f, "payment-sent", "o-1", 0, NULL);     /* another message */
     assert_int_equal(instance_state(f, pi), BATON_ACTIVE);
     publish_ok(f, "payment-received", "o-1", 0, "{\"amount\": 42}");
     assert_int_equal(instance_state(f, pi), BATON_COMPLETED);
-    assert_int_equal(records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "CORRELATED"), 1);
+    assert_int_equal(count_records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "CORRELATED", NULL), 1);
 
     /* A numeric correlation key matches its text. */
     uint64_t num = start_ok(f, "order", "{\"orderId\": 17}");
@@ -212,7 +167,7 @@ static void test_receive_task_and_interrupting_boundary(void **state) {
     publish_ok(f, "order-cancelled", "c", 0, "{\"reason\": \"customer\"}");
     assert_int_equal(instance_state(f, c), BATON_COMPLETED);
     assert_int_equal(count_jobs(f, "work"), 0); /* the job went with the task */
-    assert_int_equal(records(f, c, "PROCESS_INSTANCE", "ELEMENT_TERMINATED"), 1);
+    assert_int_equal(count_records(f, c, "PROCESS_INSTANCE", "ELEMENT_TERMINATED", NULL), 1);
     fixture_free(f);
 }
 
@@ -238,7 +193,7 @@ static void test_non_interrupting_boundary(void **state) {
     assert_int_equal(count_jobs(f, "note"), 2);
     assert_int_equal(count_jobs(f, "work"), 1);
     complete_ok(f, one_job(f, "work"), NULL);
-    assert_int_equal(records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"), 1);
+    assert_int_equal(count_records(f, pi, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", NULL), 1);
     publish_ok(f, "ping", "n", 0, NULL); /* nobody listens now */
     assert_int_equal(count_jobs(f, "note"), 2);
     baton_job jobs[4];
@@ -279,7 +234,7 @@ static void test_event_gateway_message_or_timer(void **state) {
     tick(f);
     assert_int_equal(count_jobs(f, "remind"), 1);
     assert_int_equal(count_jobs(f, "ship"), 1); /* the timer of `paid` was cancelled */
-    assert_int_equal(records(f, slow, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"), 1);
+    assert_int_equal(count_records(f, slow, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", NULL), 1);
     publish_ok(f, "payment-received", "b", 0, NULL);
     assert_int_equal(count_jobs(f, "ship"), 1);
 
@@ -314,7 +269,8 @@ static void test_message_start_event(void **state) {
     assert_int_equal(baton_correlate_message(f->b, &m, &mk, &first, &err), 0);
     assert_int_equal(instance_state(f, first), BATON_ACTIVE);
     assert_vars_contain(f, first, "\"item\":\"book\"");
-    assert_int_equal(records(f, first, "MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED"), 1);
+    assert_int_equal(
+        count_records(f, first, "MESSAGE_START_EVENT_SUBSCRIPTION", "CORRELATED", NULL), 1);
 
     /* Same key while the first is active: buffered, not started. */
     publish_ok(f, "order-placed", "cust-1", 10 * MINUTE, "{\"item\": \"pen\"}");
@@ -374,7 +330,8 @@ static void test_bad_correlation_key_incident_and_cancel(void **state) {
 
     uint64_t cancelled = start_ok(f, "order", "{\"orderId\": \"x\"}");
     assert_int_equal(baton_cancel_instance(f->b, cancelled, &err), 0);
-    assert_int_equal(records(f, cancelled, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED"), 1);
+    assert_int_equal(count_records(f, cancelled, "PROCESS_MESSAGE_SUBSCRIPTION", "DELETED", NULL),
+                     1);
     fixture_free(f);
 }
 
@@ -430,15 +387,8 @@ static void test_model_errors(void **state) {
                                                      FLOW("f2", "sub", "e"),
          "only allowed at process level"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *xml = bpmn_doc("bad", cases[i].defs, cases[i].body);
-        baton_error err;
-        assert_int_equal(baton_deploy(f->b, "bad.bpmn", xml, strlen(xml), NULL, &err),
-                         BATON_EINVAL);
-        if (!strstr(err.message, cases[i].needle))
-            fail_msg("case %zu: '%s' lacks '%s'", i, err.message, cases[i].needle);
-        free(xml);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        deploy_fails(f, cases[i].defs, cases[i].body, cases[i].needle);
     fixture_free(f);
 }
 

@@ -37,27 +37,12 @@
     "inputCollection=\"= items\" inputElement=\"item\" outputCollection=\"results\" "              \
     "outputElement=\"= result\""
 
-static void tick(fixture *f) {
-    baton_error err;
-    assert_true(baton_tick(f->b, &err) >= 0);
-}
-
 /* Activates every job of type (up to max) into jobs; returns how many. */
 static int activate_all(fixture *f, const char *type, baton_job *jobs, int max) {
     int n = 0;
     baton_error err;
     assert_int_equal(baton_activate_jobs(f->b, type, "test", 10 * MINUTE, max, jobs, &n, &err), 0);
     return n;
-}
-
-static void assert_contains(const char *text, const char *needle) {
-    if (!text || !strstr(text, needle))
-        fail_msg("'%s' lacks '%s'", text ? text : "(null)", needle);
-}
-
-static void assert_lacks(const char *text, const char *needle) {
-    if (text && strstr(text, needle))
-        fail_msg("'%s' has '%s'", text, needle);
 }
 
 /* The variables the `after` task sees (the root scope), as JSON; exactly
@@ -82,29 +67,6 @@ static void complete_job(fixture *f, uint64_t job, const char *vars, int expect)
 }
 
 /* ---- history --------------------------------------------------------------------- */
-
-typedef struct history_count {
-    const char *value_type, *intent, *fragment; /* what to count */
-    int n;
-} history_count;
-
-static int count_cb(void *ud, const char *value_type, const char *intent, uint64_t key,
-                    const char *value_json) {
-    (void)key;
-    history_count *c = ud;
-    if (!strcmp(value_type, c->value_type) && !strcmp(intent, c->intent) &&
-        strstr(value_json, c->fragment))
-        c->n++;
-    return 0;
-}
-
-/* Records of the instance with that type and intent whose value holds fragment. */
-static int count_records(fixture *f, uint64_t pi, const char *value_type, const char *intent,
-                         const char *fragment) {
-    history_count c = {value_type, intent, fragment, 0};
-    assert_int_equal(baton_history(f->b, pi, count_cb, &c), 0);
-    return c.n;
-}
 
 typedef struct body_key {
     uint64_t key;

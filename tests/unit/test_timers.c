@@ -9,11 +9,6 @@
 
 #define MINUTE 60000LL
 
-static void tick(fixture *f) {
-    baton_error err;
-    assert_true(baton_tick(f->b, &err) >= 0);
-}
-
 static void deploy_catch(fixture *f, const char *id, const char *definition) {
     char body[2048];
     snprintf(body, sizeof body,

@@ -382,15 +382,10 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
                 r.bad = true;
                 break;
             }
-            if (el->vars.count == el->vars.cap) {
-                el->vars.cap = el->vars.cap ? el->vars.cap * 2 : 4;
-                el->vars.items =
-                    bt_xrealloc(el->vars.items, (size_t)el->vars.cap * sizeof *el->vars.items);
-            }
             char *copy = bt_strndup(name, nl);
             if (!copy)
                 abort();
-            el->vars.items[el->vars.count++] = (eng_var){copy, v, vkey};
+            eng_vars_append(&el->vars, copy, v, vkey);
         }
         if (get_u(&r) && !r.bad) {
             eng_job *job = bt_xcalloc(1, sizeof *job);

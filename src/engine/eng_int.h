@@ -195,44 +195,50 @@ typedef struct eng_multi {
 } eng_multi;
 
 struct eng_elem {
+    /* Pointers and keys first, the small counters and flags together at the
+     * end: a million waiting instances hold two of these each, so padding
+     * counts. */
     uint64_t key;
-    int element; /* index in the process model */
-    eng_elem_state state;
     eng_elem *scope; /* flow scope element instance; NULL for the process */
     eng_instance *inst;
-    int active_children; /* child element instances not yet completed/terminated */
-    eng_vars vars;       /* local variables (every element instance may have some) */
-    eng_job *job;        /* job tasks while waiting */
-    eng_timer **timers;  /* timers this element instance owns */
-    int n_timers;
-    eng_msub **msubs; /* message subscriptions this element instance owns */
-    int n_msubs;
+    eng_vars vars;      /* local variables (every element instance may have some) */
+    eng_job *job;       /* job tasks while waiting */
+    eng_timer **timers; /* timers this element instance owns (n_timers) */
+    eng_msub **msubs;   /* message subscriptions this element instance owns (n_msubs) */
     eng_incident *incident;
-    /* Parallel-gateway joins in this scope: tokens that arrived per flow. */
-    int *join_tokens;   /* indexed by flow index, allocated lazily */
-    int n_join_waiting; /* tokens waiting at joins in this scope */
-    /* Compensation. */
-    eng_compensable *compensable; /* records of activities completed in this scope */
-    int n_compensable;
-    eng_compensation *compensation; /* when this is a throw event compensating */
-    eng_elem *compensating_for;     /* when this is a handler: the throw event */
-    bool is_boundary_trigger;       /* activated by an interrupting boundary event */
-    /* Transient, within one command. The event that happened: an
-     * event-based gateway's first catch event (its element instance then
-     * has pre_triggered: it completes at once); a process started by a
-     * message or timer start event, that start event (0: the none start
-     * event). trigger_vars: that event's variables (a message's), also an
-     * event sub-process's, for its start event. */
-    int triggered_event;
-    bool pre_triggered;
+    /* Parallel-gateway joins in this scope: tokens that arrived per flow,
+     * indexed by flow index, allocated lazily (n_join_waiting: tokens
+     * waiting at joins in this scope). */
+    int *join_tokens;
+    /* Compensation: records of activities completed in this scope
+     * (n_compensable); when this is a throw event compensating, its
+     * progress; when this is a handler, the throw event. */
+    eng_compensable *compensable;
+    eng_compensation *compensation;
+    eng_elem *compensating_for;
+    /* Transient, within one command. The event that happened
+     * (triggered_event): an event-based gateway's first catch event (its
+     * element instance then has pre_triggered: it completes at once); a
+     * process started by a message or timer start event, that start event
+     * (0: the none start event). trigger_vars: that event's variables (a
+     * message's), also an event sub-process's, for its start event. */
     feel_value *trigger_vars;
     /* Multi-instance activities: the body, which takes the activity's place in
      * its scope, has `multi`; its inner instances (same element, the body as
-     * flow scope) have their 1-based loop counter. */
+     * flow scope) have their 1-based loop_counter. */
     eng_multi *multi;
-    int loop_counter;
     /* A call activity: the instance it called, while that one runs (call.c). */
     eng_instance *called;
+    int element; /* index in the process model */
+    eng_elem_state state;
+    int active_children; /* child element instances not yet completed/terminated */
+    int n_timers, n_msubs;
+    int n_join_waiting;
+    int n_compensable;
+    int triggered_event;
+    int loop_counter;
+    bool is_boundary_trigger; /* activated by an interrupting boundary event */
+    bool pre_triggered;
 };
 
 struct eng_instance {
@@ -436,6 +442,8 @@ void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t
 void eng_vars_propagate(eng_engine *e, eng_elem *from, const char *name, size_t len,
                         feel_value *value);
 void eng_vars_merge(eng_engine *e, eng_elem *scope, const feel_value *ctx, bool local);
+/* Appends a variable (takes name and value), no record. */
+void eng_vars_append(eng_vars *v, char *name, feel_value *value, uint64_t key);
 void eng_vars_free(eng_vars *v);
 /* Evaluates a FEEL expression with the variables visible at el. */
 int eng_eval(eng_engine *e, eng_elem *el, const feel_expr *expr, feel_value **out,

@@ -82,14 +82,10 @@ void eng_vars_set_local(eng_engine *e, eng_elem *scope, const char *name, size_t
             return;
         }
     }
-    if (v->count == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 4;
-        v->items = bt_xrealloc(v->items, (size_t)v->cap * sizeof *v->items);
-    }
     char *copy = bt_strndup(name, len);
     oom_if(copy);
     uint64_t key = eng_key_next(e);
-    v->items[v->count++] = (eng_var){copy, value, key};
+    eng_vars_append(v, copy, value, key);
     variable_record(e, scope, key, name, len, value, true);
     eng_instance_touch(e, scope->inst);
 }
@@ -105,6 +101,16 @@ void eng_vars_propagate(eng_engine *e, eng_elem *from, const char *name, size_t 
         root = s;
     }
     eng_vars_set_local(e, root, name, len, value);
+}
+
+void eng_vars_append(eng_vars *v, char *name, feel_value *value, uint64_t key) {
+    if (v->count == v->cap) {
+        /* Two to begin with: most scopes hold a few (and a million waiting
+         * instances add up). */
+        v->cap = v->cap ? v->cap * 2 : 2;
+        v->items = bt_xrealloc(v->items, (size_t)v->cap * sizeof *v->items);
+    }
+    v->items[v->count++] = (eng_var){name, value, key};
 }
 
 void eng_vars_merge(eng_engine *e, eng_elem *scope, const feel_value *ctx, bool local) {

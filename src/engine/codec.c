@@ -1,7 +1,7 @@
 /*
  * codec.c — an instance's whole state as bytes, for the store.
  *
- * Format (version 2): a byte 'B', a version byte, then unsigned LEB128
+ * Format (version 3): a byte 'B', a version byte, then unsigned LEB128
  * varints, zigzag for signed numbers, and strings as varint length + bytes:
  *
  *   instance   state, compensation_seq, start correlation key?, n_elems, elem*
@@ -11,7 +11,8 @@
  *              compensation?, compensating_for key (0: none),
  *              timers (count, (key, event, due, interval, repeats)*),
  *              message subscriptions (count, (key, event, name, key)*),
- *              loop counter (0: not an inner instance), multi?
+ *              loop counter (0: not an inner instance), multi?,
+ *              signal subscriptions (count, (key, event, name)*)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
  *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
@@ -20,8 +21,9 @@
  *              to finish starting)
  *
  * Version 1 (written before messages and multi-instance activities) is
- * version 2 without the start correlation key and the last three fields of
- * elem; it still decodes.
+ * version 2 without the start correlation key and the message
+ * subscriptions, loop counter and multi of elem; version 2 is version 3
+ * without the signal subscriptions. Both still decode.
  *
  * Element instances are written in creation order, so a scope always comes
  * before its children and decoding links them in one pass. Decoding checks
@@ -34,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CODEC_VERSION 2
+#define CODEC_VERSION 3
 
 /* ---- writing ---------------------------------------------------------------- */
 
@@ -167,6 +169,13 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_u(b, mi->items != NULL);
         if (mi->items)
             put_json(b, mi->items);
+    }
+    put_u(b, (uint64_t)el->n_ssubs);
+    for (int i = 0; i < el->n_ssubs; i++) {
+        const eng_ssub *s = el->ssubs[i];
+        put_u(b, s->key);
+        put_u(b, (uint64_t)s->event);
+        put_str(b, s->name);
     }
 }
 
@@ -306,7 +315,7 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
     if (len < 2 || data[0] != 'B')
         return corrupt(err, "bad header");
     int version = data[1];
-    if (version != 1 && version != CODEC_VERSION)
+    if (version < 1 || version > CODEC_VERSION)
         return bt_error_set(err, BT_EUNSUPPORTED, "instance state version %d is not supported",
                             version);
     r.p += 2;
@@ -486,6 +495,22 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
         }
         if (version >= 2 && !r.bad)
             get_multi(&r, el);
+        uint64_t n_ssubs = version >= 3 && !r.bad ? get_u(&r) : 0;
+        for (uint64_t k = 0; k < n_ssubs && !r.bad; k++) {
+            eng_ssub *s = bt_xcalloc(1, sizeof *s);
+            s->key = get_u(&r);
+            uint64_t event = get_u(&r);
+            s->name = get_str(&r);
+            if (r.bad || event >= (uint64_t)p->n_elements ||
+                p->elements[event].event != BPMN_EVENT_SIGNAL || !s->name) {
+                r.bad = true;
+                bt_free(s->name);
+                bt_free(s);
+                break;
+            }
+            s->event = (int)event;
+            eng_ssub_attach(e, el, s);
+        }
         /* An element instance of a multi-instance activity is its body or
          * one of the body's inner instances; nothing else is. */
         bool inner = el->loop_counter > 0;

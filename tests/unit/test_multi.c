@@ -755,7 +755,7 @@ static void test_version_1_state_still_decodes(void **state) {
     /* An unknown version is refused, not guessed at. */
     char future[sizeof V1_STATE];
     memcpy(future, V1_STATE, sizeof V1_STATE);
-    future[1] = 3;
+    future[1] = 4;
     row.key = V1_INSTANCE + 100;
     row.state_data = future;
     assert_int_equal(eng_restore_instance(e, &row, &err), BT_EUNSUPPORTED);

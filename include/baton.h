@@ -192,6 +192,17 @@ int baton_publish_message(baton *b, const baton_message *m, uint64_t *key, baton
 int baton_correlate_message(baton *b, const baton_message *m, uint64_t *key, uint64_t *instance_key,
                             baton_error *err);
 
+/* ---- signals ----------------------------------------------------------------------- */
+
+/* Broadcasts the signal `name` with variables (a JSON object, or NULL): it
+ * triggers every instance waiting for it (catch events, boundary events,
+ * event-based gateways) and starts an instance of each process whose latest
+ * version has a signal start event of that name. It is not kept: an
+ * instance that waits for it later does not get it. *key = the signal's
+ * key (may be NULL). BATON_EINVAL: no name, or variables not an object. */
+int baton_broadcast_signal(baton *b, const char *name, const char *variables_json, uint64_t *key,
+                           baton_error *err);
+
 /* ---- incidents ------------------------------------------------------------------- */
 
 typedef struct baton_incident {

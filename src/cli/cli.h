@@ -21,5 +21,6 @@ int cli_cmd_incidents(int argc, char **argv);
 int cli_cmd_resolve(int argc, char **argv);
 int cli_cmd_worker(int argc, char **argv);
 int cli_cmd_publish(int argc, char **argv);
+int cli_cmd_signal(int argc, char **argv);
 
 #endif

@@ -35,6 +35,8 @@ static const cli_command commands[] = {
     /* Publish a message (buffered with --ttl), or correlate it at once. */
     {"publish", cli_cmd_publish,
      "publish NAME [--key KEY] [--variables JSON] [--ttl MS] [--correlate]   publish a message"},
+    /* Broadcast a signal to every instance waiting for it. */
+    {"signal", cli_cmd_signal, "signal NAME [--variables JSON]   broadcast a signal"},
     /* Run a local command per job of a type (the worker convention). */
     {"worker", cli_cmd_worker, "worker --type TYPE -- COMMAND [ARGS...]   run jobs with a command"},
 };

@@ -1,7 +1,7 @@
 /*
  * codec.c — an instance's whole state as bytes, for the store.
  *
- * Format (version 3): a byte 'B', a version byte, then unsigned LEB128
+ * Format (version 4): a byte 'B', a version byte, then unsigned LEB128
  * varints, zigzag for signed numbers, and strings as varint length + bytes:
  *
  *   instance   state, compensation_seq, start correlation key?, parent
@@ -13,7 +13,8 @@
  *              compensation?, compensating_for key (0: none),
  *              timers (count, (key, event, due, interval, repeats)*),
  *              message subscriptions (count, (key, event, name, key)*),
- *              loop counter (0: not an inner instance), multi?
+ *              loop counter (0: not an inner instance), multi?,
+ *              signal subscriptions (count, (key, event, name)*)
  *   job        key, type, state, retries, deadline, backoff, worker?, error?
  *   incident   key, type, message, job key, created (ms), parked step
  *   compensable  count, (element, seq, compensable)*   — recursive groups
@@ -21,10 +22,11 @@
  *              terminated, items? (JSON: the list a sequential body has yet
  *              to finish starting)
  *
- * Version 2 (written before call activities) is version 3 without the
- * parent and caller keys. Version 1 (written before messages and
- * multi-instance activities) is version 2 without the start correlation key
- * and the last three fields of elem. Both still decode.
+ * Version 3 (written before signals) is version 4 without the signal
+ * subscriptions; version 2 (before call activities) is version 3 without
+ * the parent and caller keys; version 1 (before messages and multi-instance
+ * activities) is version 2 without the start correlation key and the
+ * message subscriptions, loop counter and multi of elem. All still decode.
  *
  * Element instances are written in creation order, so a scope always comes
  * before its children and decoding links them in one pass. Decoding checks
@@ -37,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CODEC_VERSION 3
+#define CODEC_VERSION 4
 
 /* ---- writing ---------------------------------------------------------------- */
 
@@ -170,6 +172,13 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_u(b, mi->items != NULL);
         if (mi->items)
             put_json(b, mi->items);
+    }
+    put_u(b, (uint64_t)el->n_ssubs);
+    for (int i = 0; i < el->n_ssubs; i++) {
+        const eng_ssub *s = el->ssubs[i];
+        put_u(b, s->key);
+        put_u(b, (uint64_t)s->event);
+        put_str(b, s->name);
     }
 }
 
@@ -490,6 +499,22 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
         }
         if (version >= 2 && !r.bad)
             get_multi(&r, el);
+        uint64_t n_ssubs = version >= 4 && !r.bad ? get_u(&r) : 0;
+        for (uint64_t k = 0; k < n_ssubs && !r.bad; k++) {
+            eng_ssub *s = bt_xcalloc(1, sizeof *s);
+            s->key = get_u(&r);
+            uint64_t event = get_u(&r);
+            s->name = get_str(&r);
+            if (r.bad || event >= (uint64_t)p->n_elements ||
+                p->elements[event].event != BPMN_EVENT_SIGNAL || !s->name) {
+                r.bad = true;
+                bt_free(s->name);
+                bt_free(s);
+                break;
+            }
+            s->event = (int)event;
+            eng_ssub_attach(e, el, s);
+        }
         /* An element instance of a multi-instance activity is its body or
          * one of the body's inner instances; nothing else is. */
         bool inner = el->loop_counter > 0;

@@ -16,6 +16,7 @@
  *                       inner instance's loop counter.
  *   eng_job, eng_incident   belong to the element instance they are about.
  *   eng_timer, eng_msub     timers and message subscriptions, likewise.
+ *   eng_ssub            signal subscriptions, likewise (signals.c).
  *   eng_message         a published message while it is buffered: engine-
  *                       level state, stored as an object of its own.
  *
@@ -153,6 +154,18 @@ typedef struct eng_msub {
     struct eng_msub *prev, *next; /* the subscriptions of this name and key, oldest first */
 } eng_msub;
 
+/* A signal subscription: a signal catch event waiting, a signal boundary
+ * event of an active activity, or a signal branch of a waiting event-based
+ * gateway. It belongs to `elem` like a timer, and the engine indexes it by
+ * signal name (signals.c). */
+typedef struct eng_ssub {
+    uint64_t key;
+    eng_elem *elem;
+    int event; /* the catching element's index in the model */
+    char *name;
+    struct eng_ssub *prev, *next; /* the subscriptions of this name, oldest first */
+} eng_ssub;
+
 /* A published message while it is buffered (its time to live runs). */
 typedef struct eng_message {
     uint64_t key;
@@ -205,6 +218,7 @@ struct eng_elem {
     eng_job *job;       /* job tasks while waiting */
     eng_timer **timers; /* timers this element instance owns (n_timers) */
     eng_msub **msubs;   /* message subscriptions this element instance owns (n_msubs) */
+    eng_ssub **ssubs;   /* signal subscriptions this element instance owns (n_ssubs) */
     eng_incident *incident;
     /* Parallel-gateway joins in this scope: tokens that arrived per flow,
      * indexed by flow index, allocated lazily (n_join_waiting: tokens
@@ -232,7 +246,7 @@ struct eng_elem {
     int element; /* index in the process model */
     eng_elem_state state;
     int active_children; /* child element instances not yet completed/terminated */
-    int n_timers, n_msubs;
+    int n_timers, n_msubs, n_ssubs;
     int n_join_waiting;
     int n_compensable;
     int triggered_event;
@@ -310,6 +324,8 @@ struct eng_engine {
     bt_smap message_ids;   /* message name + correlation key + message id → eng_message */
     bt_smap start_keys;    /* process id + correlation key → eng_instance started by a message */
     bt_map start_timers;   /* key → eng_start_timer (timer start events of latest versions) */
+    bt_map ssubs;          /* key → eng_ssub */
+    bt_smap ssub_index;    /* signal name → eng_ssub_list */
 
     eng_due *due;
     size_t n_due, cap_due;
@@ -414,7 +430,7 @@ void eng_event_vars_apply(eng_engine *e, eng_elem *el, const feel_value *vars);
  * event sub-process start event): its timer cycle or subscription goes on. */
 bool eng_event_repeats(const bpmn_element *ev);
 /* Opens what waits for `event` on behalf of el: its timer, or its message
- * subscription (unless el has it already: an incident being retried).
+ * or signal subscription (unless el has it already: an incident being retried).
  * false when it could not (an incident was raised on el). */
 bool eng_wait_for(eng_engine *e, eng_elem *el, int event);
 /* Terminates every child of scope but `except` (may be NULL) and clears its
@@ -530,6 +546,31 @@ size_t eng_start_timers_rows(eng_engine *e, eng_object_row *out);
 void eng_start_timers_written(eng_engine *e);
 void eng_start_timers_free(eng_engine *e);
 int eng_restore_start_timer(eng_engine *e, const eng_object_row *row, bt_error *err);
+
+/* ---- signals.c -------------------------------------------------------------------------- */
+/* Opens the subscription of signal catch `event` for el (a catch event, an
+ * activity with a signal boundary, or an event-based gateway): evaluates
+ * the name. On a bad name raises an EXTRACT_VALUE_ERROR incident on el and
+ * returns false. */
+bool eng_ssub_open(eng_engine *e, eng_elem *el, int event);
+/* Whether el has a subscription for event. */
+bool eng_ssub_has(const eng_elem *el, int event);
+/* Closes every subscription el owns (recorded DELETED). */
+void eng_ssubs_close(eng_engine *e, eng_elem *el);
+/* Closes one signal subscription (recorded DELETED). */
+void eng_ssub_close(eng_engine *e, eng_ssub *s);
+/* Frees a subscription without a record (the instance is being freed). */
+void eng_ssub_free(eng_engine *e, eng_ssub *s);
+/* Adds a decoded subscription to el and the engine's index. */
+void eng_ssub_attach(eng_engine *e, eng_elem *el, eng_ssub *s);
+/* The signal throw or end event el broadcasts its signal, with its local
+ * variables, to the whole engine. false when its name does not evaluate
+ * (an incident was raised on el). el may be gone afterwards (terminated by
+ * an interrupting boundary event that caught the signal): look it up by
+ * key. */
+bool eng_signal_throw(eng_engine *e, eng_elem *el);
+/* Frees the signal index (the engine is being freed). */
+void eng_signals_free(eng_engine *e);
 
 /* ---- compensation.c ---------------------------------------------------------------- */
 /* Remembers that el (an activity) completed in its scope. */

@@ -80,6 +80,7 @@ void eng_free(eng_engine *e) {
     bt_smap_free(&e->business_ids);
     eng_messages_free(e);
     eng_start_timers_free(e);
+    eng_signals_free(e);
     bt_map_free(&e->msubs);
     bt_smap_free(&e->msub_index);
     bt_smap_free(&e->start_keys);
@@ -558,7 +559,8 @@ int eng_instance_create(eng_engine *e, int64_t now, const eng_start *start, uint
     }
     if (def->process->elements[0].start_event < 0)
         return bt_error_set(err, BT_EINVAL,
-                            "process '%s' has no none start event (it starts by messages)",
+                            "process '%s' has no none start event (it starts by messages or "
+                            "signals)",
                             def->bpmn_process_id);
     eng_instance *inst = eng_instance_begin(e, def, start->variables, start->business_id, 0, NULL);
     eng_steps_run(e);

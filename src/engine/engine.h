@@ -183,6 +183,22 @@ int eng_message_publish(eng_engine *e, int64_t now, const eng_message_pub *m, ui
 int eng_message_correlate(eng_engine *e, int64_t now, const eng_message_pub *m, uint64_t *key,
                           uint64_t *instance_key, bt_error *err);
 
+/* ---- signals ------------------------------------------------------------------------ */
+
+typedef struct eng_signal {
+    const char *name;            /* required */
+    const feel_value *variables; /* a context, or NULL */
+} eng_signal;
+
+/* Broadcasts a signal (Zeebe's rules): it triggers every open signal
+ * subscription of its name, in every instance, and starts an instance of
+ * each process whose latest version has a signal start event of its name.
+ * It is not kept: a subscription that opens later never sees it.
+ * BT_EINVAL (no change): no name, or variables not a context. *key = the
+ * signal's key. */
+int eng_signal_broadcast(eng_engine *e, int64_t now, const eng_signal *s, uint64_t *key,
+                         bt_error *err);
+
 /* ---- time -------------------------------------------------------------------------- */
 
 /* Fires what is due at `now`: activated jobs past their deadline return to

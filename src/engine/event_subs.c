@@ -3,7 +3,7 @@
  * process or a sub-process) that no sequence flow reaches; its start event
  * starts it.
  *
- *   timer, message   the scope's element instance holds the timer or the
+ *   timer, message, signal   the scope's element instance holds the timer or the
  *                    subscription of each event sub-process's start event
  *                    from its activation until it ends (they are the
  *                    scope's, like a boundary event's are its activity's)
@@ -88,6 +88,9 @@ static void close_starts(eng_engine *e, eng_elem *scope) {
     for (int i = scope->n_msubs - 1; i >= 0; i--)
         if (p->elements[scope->msubs[i]->event].type == BPMN_START_EVENT)
             eng_msub_close(e, scope->msubs[i]);
+    for (int i = scope->n_ssubs - 1; i >= 0; i--)
+        if (p->elements[scope->ssubs[i]->event].type == BPMN_START_EVENT)
+            eng_ssub_close(e, scope->ssubs[i]);
 }
 
 eng_elem *eng_event_sub_trigger(eng_engine *e, eng_elem *scope, int start, const feel_value *vars) {

@@ -166,6 +166,9 @@ static void elem_free(eng_engine *e, eng_elem *el) {
     while (el->n_msubs > 0)
         eng_msub_free(e, el->msubs[el->n_msubs - 1]);
     bt_free(el->msubs);
+    while (el->n_ssubs > 0)
+        eng_ssub_free(e, el->ssubs[el->n_ssubs - 1]);
+    bt_free(el->ssubs);
     feel_value_unref(el->trigger_vars);
     eng_vars_free(&el->vars);
     bt_free(el->join_tokens);
@@ -262,18 +265,28 @@ static void activate_throw_event(eng_engine *e, eng_elem *el) {
             return; /* completes when the handlers are done */
         eng_step_push(e, STEP_COMPLETE, el);
         return;
+    case BPMN_EVENT_SIGNAL: {
+        uint64_t key = el->key;
+        /* An incident when the name does not evaluate; and a boundary event
+         * of an enclosing sub-process may catch the signal and terminate el. */
+        if (eng_signal_throw(e, el) && bt_map_get(&e->elems, key))
+            eng_step_push(e, STEP_COMPLETE, el);
+        return;
+    }
     default: eng_step_push(e, STEP_COMPLETE, el); return;
     }
 }
 
 /* A timer catch event waits for its timer (timers.c fires it), a message
- * catch event for its message (messages.c); a link catch event is where a
- * link throw continues, and passes the token on. */
+ * catch event for its message (messages.c), a signal catch event for its
+ * signal (signals.c); a link catch event is where a link throw continues,
+ * and passes the token on. */
 static void activate_catch_event(eng_engine *e, eng_elem *el) {
     if (el->state == ENG_ACTIVATING)
         set_activated(e, el);
     bpmn_event_kind kind = eng_elem_model(el)->event;
-    if (el->pre_triggered || (kind != BPMN_EVENT_TIMER && kind != BPMN_EVENT_MESSAGE)) {
+    if (el->pre_triggered ||
+        (kind != BPMN_EVENT_TIMER && kind != BPMN_EVENT_MESSAGE && kind != BPMN_EVENT_SIGNAL)) {
         eng_step_push(e, STEP_COMPLETE, el);
         return;
     }
@@ -282,6 +295,8 @@ static void activate_catch_event(eng_engine *e, eng_elem *el) {
         eng_timer_create(e, el, el->element);
     else if (kind == BPMN_EVENT_MESSAGE && !eng_msub_has(el, el->element))
         eng_msub_open(e, el, el->element);
+    else if (kind == BPMN_EVENT_SIGNAL && !eng_ssub_has(el, el->element))
+        eng_ssub_open(e, el, el->element);
 }
 
 /* A receive task waits for its message, like a message catch event, but is
@@ -297,6 +312,8 @@ bool eng_wait_for(eng_engine *e, eng_elem *el, int event) {
     const bpmn_element *ev = &eng_instance_process(el->inst)->elements[event];
     if (ev->event == BPMN_EVENT_MESSAGE)
         return eng_msub_has(el, event) || eng_msub_open(e, el, event);
+    if (ev->event == BPMN_EVENT_SIGNAL)
+        return eng_ssub_has(el, event) || eng_ssub_open(e, el, event);
     if (ev->event != BPMN_EVENT_TIMER)
         return true;
     for (int k = 0; k < el->n_timers; k++)
@@ -306,7 +323,7 @@ bool eng_wait_for(eng_engine *e, eng_elem *el, int event) {
 }
 
 /* An event-based gateway waits for the first of its events: it holds the
- * timers and message subscriptions of the catch events it leads to; the
+ * timers, message and signal subscriptions of the catch events it leads to; the
  * first to happen completes the gateway, which leaves through that event's
  * flow (eng_event_occur, below). */
 static void activate_event_gateway(eng_engine *e, eng_elem *el) {
@@ -640,6 +657,7 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         eng_elem_record(e, el, "ELEMENT_COMPLETING");
         eng_timers_cancel(e, el);
         eng_msubs_close(e, el);
+        eng_ssubs_close(e, el);
         /* An incident of the waiting element (a boundary event's timer or
          * subscription that could not open) goes with it, as when it is
          * terminated. */
@@ -753,6 +771,7 @@ void eng_elem_terminate(eng_engine *e, eng_elem *el) {
         eng_job_cancel(e, el->job);
     eng_timers_cancel(e, el);
     eng_msubs_close(e, el);
+    eng_ssubs_close(e, el);
     if (el->incident)
         eng_incident_drop(e, el, true);
     el->state = ENG_TERMINATED;

@@ -18,7 +18,7 @@
  * dangling flows, duplicate ids, gateways without outgoing flows, elements no
  * start event reaches, job tasks without a job type, FEEL syntax errors (with
  * the column inside the expression), broken references (errorRef,
- * attachedToRef, activityRef, compensation associations), multi-instance
+ * signalRef, attachedToRef, activityRef, compensation associations), multi-instance
  * activities without an inputCollection, call activities without a
  * processId.
  *
@@ -195,6 +195,11 @@ typedef struct bpmn_element {
      * start events), from the <bpmn:message> the element refers to. */
     bpmn_expr message_name;
     bpmn_expr correlation_key;
+
+    /* Signal events (start, intermediate catch and throw, boundary, end):
+     * the name of the <bpmn:signal> the element refers to, literal or FEEL
+     * (a literal on a start event). */
+    bpmn_expr signal_name;
 
     /* Link events: the name pairs a throw with the one catch of that name in
      * the same scope; link_target is that catch event, for a throw. */

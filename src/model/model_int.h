@@ -52,8 +52,8 @@ typedef struct bpmn_node {
     const char *xml_name;     /* the XML local name, for messages */
     const char *default_ref;  /* exclusive gateway default="flow id" */
     const char *attached_ref; /* boundary event attachedToRef */
-    const char *event_ref;    /* errorRef, escalationRef or messageRef (event definition,
-                                 receive task) */
+    const char *event_ref;    /* errorRef, escalationRef, messageRef or signalRef (event
+                                 definition, receive task) */
     const char *activity_ref; /* compensateEventDefinition activityRef */
     bool has_event_ref;       /* event_ref given (may still be unresolvable) */
     bool unsupported;         /* already reported as unsupported: exempt from the other checks */
@@ -74,13 +74,13 @@ typedef struct bpmn_build_assoc {
 
 /* What an event definition refers to, declared at definitions level (one
  * table: ids are unique across the definitions): <bpmn:error id errorCode>,
- * <bpmn:escalation id escalationCode>, and <bpmn:message id name> with its
- * <zeebe:subscription correlationKey>. */
+ * <bpmn:escalation id escalationCode>, <bpmn:message id name> with its
+ * <zeebe:subscription correlationKey>, and <bpmn:signal id name>. */
 typedef struct bpmn_event_def {
     const char *id;
-    bpmn_event_kind kind;      /* BPMN_EVENT_ERROR, _ESCALATION or _MESSAGE */
+    bpmn_event_kind kind;      /* BPMN_EVENT_ERROR, _ESCALATION, _MESSAGE or _SIGNAL */
     const char *code;          /* errors and escalations: NULL or "" when it has no code */
-    bpmn_expr name;            /* messages: the name, literal or FEEL (text NULL: none) */
+    bpmn_expr name;            /* messages, signals: the name, literal or FEEL (text NULL: none) */
     bpmn_expr correlation_key; /* messages: zeebe:subscription correlationKey */
 } bpmn_event_def;
 
@@ -113,7 +113,7 @@ void bpmn_ctx_report(bpmn_ctx *c, const char *element_id, int line, int column, 
 /* Marks the context as out of memory; returns BT_ENOMEM. */
 int bpmn_ctx_nomem(bpmn_ctx *c);
 
-/* The definitions-level error, escalation or message with this id, or NULL. */
+/* The definitions-level error, escalation, message or signal with this id, or NULL. */
 const bpmn_event_def *bpmn_ctx_find_event_def(const bpmn_ctx *c, const char *id);
 
 /* Frees the build's own vectors (not the arena data). NULL allowed. */

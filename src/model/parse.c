@@ -261,21 +261,22 @@ static const struct event_def {
 /* The (event type, definition) pairs baton executes. */
 static bool event_supported(bpmn_type t, bpmn_event_kind k) {
     switch (t) {
-    case BPMN_START_EVENT: /* all but none and message: in event sub-processes (validate.c) */
+    case BPMN_START_EVENT: /* all but none, message, timer and signal: in event sub-processes */
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_MESSAGE || k == BPMN_EVENT_TIMER ||
-               k == BPMN_EVENT_ERROR || k == BPMN_EVENT_ESCALATION;
+               k == BPMN_EVENT_ERROR || k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_SIGNAL;
     case BPMN_END_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_ERROR || k == BPMN_EVENT_TERMINATE ||
                k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_ESCALATION ||
-               k == BPMN_EVENT_MESSAGE; /* message: a job */
+               k == BPMN_EVENT_MESSAGE /* message: a job */ || k == BPMN_EVENT_SIGNAL;
     case BPMN_INTERMEDIATE_THROW_EVENT:
         return k == BPMN_EVENT_NONE || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_LINK ||
-               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE;
+               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE || k == BPMN_EVENT_SIGNAL;
     case BPMN_INTERMEDIATE_CATCH_EVENT:
-        return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK || k == BPMN_EVENT_MESSAGE;
+        return k == BPMN_EVENT_TIMER || k == BPMN_EVENT_LINK || k == BPMN_EVENT_MESSAGE ||
+               k == BPMN_EVENT_SIGNAL;
     case BPMN_BOUNDARY_EVENT:
         return k == BPMN_EVENT_ERROR || k == BPMN_EVENT_COMPENSATION || k == BPMN_EVENT_TIMER ||
-               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE;
+               k == BPMN_EVENT_ESCALATION || k == BPMN_EVENT_MESSAGE || k == BPMN_EVENT_SIGNAL;
     default: return false;
     }
 }
@@ -600,7 +601,10 @@ static void parse_extensions(parser *p, int i, const xmlNode *x) {
                 if (node_in_ns(m, NS_ZEEBE) && strcmp((const char *)m->name, "input") == 0)
                     has_inputs = true;
             }
-            if (has_inputs && !bpmn_is_activity(t)) {
+            /* Events take inputs only where they make a signal's variables. */
+            bool signal_throw = n->el.event == BPMN_EVENT_SIGNAL &&
+                                (t == BPMN_INTERMEDIATE_THROW_EVENT || t == BPMN_END_EVENT);
+            if (has_inputs && !bpmn_is_activity(t) && !signal_throw) {
                 node_unsupported(p, i, "zeebe:input mappings");
                 continue;
             }
@@ -662,8 +666,9 @@ static void parse_event_definition(parser *p, int i, const xmlNode *x) {
             node_attr(def, row->kind == BPMN_EVENT_ERROR ? "errorRef" : "escalationRef");
         n->has_event_ref = ref != NULL;
         n->event_ref = keep(p, ref);
-    } else if (row->kind == BPMN_EVENT_MESSAGE) {
-        const char *ref = node_attr(def, "messageRef");
+    } else if (row->kind == BPMN_EVENT_MESSAGE || row->kind == BPMN_EVENT_SIGNAL) {
+        const char *ref =
+            node_attr(def, row->kind == BPMN_EVENT_MESSAGE ? "messageRef" : "signalRef");
         n->has_event_ref = ref != NULL;
         n->event_ref = keep(p, ref);
     } else if (row->kind == BPMN_EVENT_COMPENSATION) {
@@ -1203,7 +1208,8 @@ static int event_def_cmp(const void *a, const void *b) {
 }
 
 static bool is_event_def(const xmlNode *e) {
-    return (node_is(e, "error") || node_is(e, "escalation") || node_is(e, "message")) &&
+    return (node_is(e, "error") || node_is(e, "escalation") || node_is(e, "message") ||
+            node_is(e, "signal")) &&
            node_attr(e, "id");
 }
 
@@ -1223,8 +1229,8 @@ static void parse_message_def(parser *p, const xmlNode *e, bpmn_event_def *d) {
     }
 }
 
-/* <bpmn:error>, <bpmn:escalation> and <bpmn:message> definitions, sorted by
- * id for bpmn_ctx_find_event_def. */
+/* <bpmn:error>, <bpmn:escalation>, <bpmn:message> and <bpmn:signal>
+ * definitions, sorted by id for bpmn_ctx_find_event_def. */
 static void collect_event_defs(bpmn_ctx *c, const xmlNode *definitions) {
     int n = 0;
     FOR_CHILDREN(e, definitions) {
@@ -1246,10 +1252,13 @@ static void collect_event_defs(bpmn_ctx *c, const xmlNode *definitions) {
         bpmn_event_def *d = &defs[k++];
         d->kind = node_is(e, "error")        ? BPMN_EVENT_ERROR
                   : node_is(e, "escalation") ? BPMN_EVENT_ESCALATION
+                  : node_is(e, "signal")     ? BPMN_EVENT_SIGNAL
                                              : BPMN_EVENT_MESSAGE;
         d->id = keep(&p, node_attr(e, "id"));
         if (d->kind == BPMN_EVENT_MESSAGE) {
             parse_message_def(&p, e, d);
+        } else if (d->kind == BPMN_EVENT_SIGNAL) {
+            parse_value(&p, node_attr(e, "name"), d->id, node_line(e), "signal name", &d->name);
         } else {
             bool escalation = d->kind == BPMN_EVENT_ESCALATION;
             const char *code = node_attr(e, escalation ? "escalationCode" : "errorCode");

@@ -15,7 +15,11 @@
  *                 (attached to an activity of the same scope, no incoming
  *                 flows, error codes), gateways (an outgoing flow; the default
  *                 flow is an unconditional outgoing flow; conditions only out
- *                 of exclusive gateways), compensation throws (activityRef);
+ *                 of exclusive gateways), compensation throws (activityRef),
+ *                 signal events (a signalRef to a named <signal>; a literal
+ *                 name on a start event; unique names among the signal
+ *                 start events of a process and the boundary events of an
+ *                 activity);
  *   5. compensation   associations from compensation boundary events to
  *                 isForCompensation activities: the attached activity's
  *                 compensation_handler; handlers have no sequence flows;
@@ -337,6 +341,55 @@ static void check_message_unique(checker *k, const bpmn_element *el, const int *
     }
 }
 
+/* A signal event, catching or throwing: its signalRef names a <signal> with
+ * a name, which becomes el.signal_name. A start event's name must be a
+ * literal: a broadcast starts the instance before any variable exists. */
+static void check_signal(checker *k, bpmn_node *n) {
+    bpmn_element *el = &n->el;
+    if (!n->has_event_ref) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "a signal event needs a signalRef to a <signal> with a name");
+        return;
+    }
+    const bpmn_event_def *d = bpmn_ctx_find_event_def(k->c, n->event_ref);
+    if (!d || d->kind != BPMN_EVENT_SIGNAL) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "signalRef '%s' does not name a <signal> of the definitions",
+                        n->event_ref ? n->event_ref : "");
+        return;
+    }
+    if (!d->name.text || !d->name.text[0]) {
+        bpmn_ctx_report(k->c, el->id, el->line, 0, "signal '%s' has no name", d->id);
+        return;
+    }
+    if (el->type == BPMN_START_EVENT && d->name.feel)
+        bpmn_ctx_report(k->c, el->id, el->line, 0,
+                        "the signal name of a start event must be a literal, not an expression "
+                        "('%s' of signal '%s')",
+                        d->name.text, d->id);
+    el->signal_name = d->name;
+}
+
+/* Two signal catches of one literal name that wait at once (the signal
+ * start events of a process, the signal boundary events of one activity):
+ * Zeebe asks for unique names. */
+static void check_signal_unique(checker *k, const bpmn_element *el, const int *others, int n,
+                                const char *where) {
+    if (!el->signal_name.text || el->signal_name.feel)
+        return;
+    for (int j = 0; j < n && others[j] != el->index; j++) {
+        const bpmn_element *o = &node(k, others[j])->el;
+        if (o->type == el->type && o->event == BPMN_EVENT_SIGNAL && o->signal_name.text &&
+            !o->signal_name.feel && strcmp(o->signal_name.text, el->signal_name.text) == 0) {
+            bpmn_ctx_report(k->c, el->id, el->line, 0,
+                            "%s has a second signal %s event for signal name '%s' ('%s')", where,
+                            el->type == BPMN_START_EVENT ? "start" : "boundary",
+                            el->signal_name.text, o->id);
+            return;
+        }
+    }
+}
+
 static void check_boundary(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
     if (el->n_incoming > 0)
@@ -367,6 +420,11 @@ static void check_boundary(checker *k, bpmn_node *n) {
         char where[160];
         snprintf(where, sizeof where, "activity '%s'", act->id);
         check_message_unique(k, el, act->boundaries, act->n_boundaries, where);
+    }
+    if (el->event == BPMN_EVENT_SIGNAL) {
+        char where[160];
+        snprintf(where, sizeof where, "activity '%s'", act->id);
+        check_signal_unique(k, el, act->boundaries, act->n_boundaries, where);
     }
     for (int j = 0; j < act->n_boundaries && act->boundaries[j] != el->index; j++) {
         const bpmn_element *o = &node(k, act->boundaries[j])->el;
@@ -433,8 +491,8 @@ static void check_gateway(checker *k, bpmn_node *n) {
 }
 
 /* An event-based gateway waits for the first of the events it leads to:
- * each outgoing flow goes to an intermediate timer or message catch event
- * that only this gateway leads to. */
+ * each outgoing flow goes to an intermediate timer, message or signal catch
+ * event that only this gateway leads to. */
 static void check_event_gateway(checker *k, bpmn_node *n) {
     bpmn_element *el = &n->el;
     if (el->n_outgoing < 2)
@@ -444,10 +502,11 @@ static void check_event_gateway(checker *k, bpmn_node *n) {
         const bpmn_flow *f = &k->b->flows[el->outgoing[j]].fl;
         const bpmn_element *t = &node(k, f->target)->el;
         if (t->type != BPMN_INTERMEDIATE_CATCH_EVENT ||
-            (t->event != BPMN_EVENT_TIMER && t->event != BPMN_EVENT_MESSAGE))
+            (t->event != BPMN_EVENT_TIMER && t->event != BPMN_EVENT_MESSAGE &&
+             t->event != BPMN_EVENT_SIGNAL))
             bpmn_ctx_report(k->c, f->id, f->line, 0,
                             "a flow out of event-based gateway '%s' must lead to an "
-                            "intermediate timer or message catch event",
+                            "intermediate timer, message or signal catch event",
                             el->id);
         else if (t->n_incoming != 1)
             bpmn_ctx_report(k->c, t->id, t->line, 0,
@@ -507,6 +566,12 @@ static void check_link(checker *k, bpmn_node *n) {
                         "a link throw event cannot have outgoing sequence flows");
 }
 
+/* A signal start event of the process (signal start events are found
+ * among the process's children). */
+static bool is_signal_start(const bpmn_node *n) {
+    return n->el.type == BPMN_START_EVENT && n->el.event == BPMN_EVENT_SIGNAL && !n->unsupported;
+}
+
 /* The process's start events of one kind (message, timer), in document order. */
 static int *process_starts(checker *k, bpmn_event_kind kind, int *count) {
     bpmn_build *b = k->b;
@@ -543,7 +608,7 @@ static void check_event_sub_start(checker *k, bpmn_node *n, bpmn_element *scope)
     if (el->event == BPMN_EVENT_NONE) {
         bpmn_ctx_report(k->c, el->id, el->line, 0,
                         "the start event of event sub-process '%s' needs an event definition "
-                        "(timer, message, error or escalation)",
+                        "(timer, message, signal, error or escalation)",
                         scope->id);
         return;
     }
@@ -593,14 +658,16 @@ static void check_elements(checker *k) {
         if (el->type == BPMN_START_EVENT && scope->type == BPMN_EVENT_SUB_PROCESS) {
             check_event_sub_start(k, n, scope);
         } else if (el->type == BPMN_START_EVENT && el->event != BPMN_EVENT_NONE) {
-            bool process_level = el->event == BPMN_EVENT_MESSAGE || el->event == BPMN_EVENT_TIMER;
+            bool process_level = el->event == BPMN_EVENT_MESSAGE || el->event == BPMN_EVENT_TIMER ||
+                                 el->event == BPMN_EVENT_SIGNAL;
             if (!process_level || el->scope != 0)
                 bpmn_ctx_report(k->c, el->id, el->line, 0,
                                 "a %s start event is only allowed %s, not in %s '%s'",
-                                el->event == BPMN_EVENT_MESSAGE ? "message"
-                                : el->event == BPMN_EVENT_TIMER ? "timer"
-                                : el->event == BPMN_EVENT_ERROR ? "error"
-                                                                : "escalation",
+                                el->event == BPMN_EVENT_MESSAGE  ? "message"
+                                : el->event == BPMN_EVENT_TIMER  ? "timer"
+                                : el->event == BPMN_EVENT_SIGNAL ? "signal"
+                                : el->event == BPMN_EVENT_ERROR  ? "error"
+                                                                 : "escalation",
                                 process_level ? "at process level or in an event sub-process"
                                               : "in an event sub-process",
                                 container_word(k, el->scope), scope->id);
@@ -616,6 +683,8 @@ static void check_elements(checker *k) {
             continue;
         if (catches_message(el))
             check_message_catch(k, n);
+        if (el->event == BPMN_EVENT_SIGNAL)
+            check_signal(k, n);
         if (!(el->type == BPMN_EXCLUSIVE_GATEWAY || el->type == BPMN_PARALLEL_GATEWAY ||
               el->type == BPMN_INCLUSIVE_GATEWAY)) {
             for (int j = 0; j < el->n_outgoing; j++) {
@@ -667,6 +736,14 @@ static void check_elements(checker *k) {
     for (int j = 0; j < proc->n_message_starts; j++)
         check_message_unique(k, &node(k, proc->message_starts[j])->el, proc->message_starts,
                              proc->n_message_starts, "the process");
+    bool signal_started = false; /* the process has signal start events */
+    for (int j = 0; j < proc->n_children; j++) {
+        const bpmn_element *c = &node(k, proc->children[j])->el;
+        if (is_signal_start(node(k, proc->children[j]))) {
+            signal_started = true;
+            check_signal_unique(k, c, proc->children, proc->n_children, "the process");
+        }
+    }
     /* Every container needs its none start event. Containers whose only start
      * events are unsupported ones were reported already. */
     for (int i = 0; i < b->n_nodes; i++) {
@@ -677,8 +754,8 @@ static void check_elements(checker *k) {
         for (int j = 0; j < n->el.n_children; j++)
             if (node(k, n->el.children[j])->el.type == BPMN_START_EVENT)
                 any_start = true;
-        if (i == 0 && (n->el.n_message_starts > 0 || n->el.n_timer_starts > 0))
-            continue; /* a process started by messages or timers only */
+        if (i == 0 && (n->el.n_message_starts > 0 || n->el.n_timer_starts > 0 || signal_started))
+            continue; /* a process started by messages, timers or signals only */
         if (n->el.type == BPMN_EVENT_SUB_PROCESS) {
             if (!any_start)
                 bpmn_ctx_report(k->c, n->el.id, n->el.line, 0,
@@ -770,6 +847,9 @@ static void check_reachable(checker *k) {
         reach(k, node(k, 0)->el.timer_starts[j], &tail);
     for (int j = 0; j < node(k, 0)->el.n_event_subs; j++)
         reach(k, node(k, 0)->el.event_subs[j], &tail);
+    for (int j = 0; j < node(k, 0)->el.n_children; j++)
+        if (is_signal_start(node(k, node(k, 0)->el.children[j])))
+            reach(k, node(k, 0)->el.children[j], &tail);
     while (head < tail) {
         const bpmn_element *el = &node(k, k->queue[head++])->el;
         for (int j = 0; j < el->n_outgoing; j++)

@@ -395,6 +395,23 @@ int baton_correlate_message(baton *b, const baton_message *m, uint64_t *key, uin
     return message_command(b, m, key, instance_key ? instance_key : &pi, err);
 }
 
+int baton_broadcast_signal(baton *b, const char *name, const char *variables_json, uint64_t *key,
+                           baton_error *err) {
+    bt_error_clear(as_bt(err));
+    feel_value *vars;
+    int rc = parse_vars(variables_json, &vars, as_bt(err));
+    if (rc != BT_OK)
+        return rc;
+    eng_signal sig = {name, vars};
+    uint64_t k = 0;
+    rc = eng_signal_broadcast(b->engine, now_of(b), &sig, &k, as_bt(err));
+    feel_value_unref(vars);
+    rc = done(b, rc, as_bt(err));
+    if (rc == BT_OK && key)
+        *key = k;
+    return rc;
+}
+
 int baton_fail_job(baton *b, uint64_t job_key, int retries, const char *message, int64_t backoff_ms,
                    baton_error *err) {
     bt_error_clear(as_bt(err));

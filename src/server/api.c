@@ -2,7 +2,8 @@
  * api.c — the REST API's route table, the plumbing from requests to loop
  * commands, request parsing and the cluster endpoints (topology, status,
  * metrics). The endpoint handlers are in api_instances.c, api_jobs.c,
- * api_messages.c, api_clock.c, api_search.c, api_stats.c and api_history.c.
+ * api_messages.c, api_signals.c, api_clock.c, api_search.c, api_stats.c and
+ * api_history.c.
  */
 #include "server/api_int.h"
 
@@ -39,6 +40,8 @@ static const http_route routes[] = {
     /* Publish a message (buffered for timeToLive), or correlate one at once. */
     {"POST", "/v2/messages/publication", api_message_publish, "publish a message", 0},
     {"POST", "/v2/messages/correlation", api_message_correlate, "correlate a message", 0},
+    /* Broadcast a signal to every instance waiting for it (not kept). */
+    {"POST", "/v2/signals/broadcast", api_signal_broadcast, "broadcast a signal", 0},
     /* Searches: {filter, sort, page} → {items, page} (api_search.c). */
     {"POST", "/v2/process-definitions/search", api_search_definitions, "search process definitions",
      0},

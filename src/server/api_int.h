@@ -149,6 +149,7 @@ int api_job_error(http_exchange *ex, const http_request *req, void *app);
 int api_job_update(http_exchange *ex, const http_request *req, void *app);
 int api_message_publish(http_exchange *ex, const http_request *req, void *app);
 int api_message_correlate(http_exchange *ex, const http_request *req, void *app);
+int api_signal_broadcast(http_exchange *ex, const http_request *req, void *app);
 int api_clock_pin(http_exchange *ex, const http_request *req, void *app);
 int api_clock_reset(http_exchange *ex, const http_request *req, void *app);
 int api_search_definitions(http_exchange *ex, const http_request *req, void *app);

@@ -173,7 +173,7 @@ after(async () => {
 // ---- tests -----------------------------------------------------------------------
 
 test('every command answers --help with its usage', async () => {
-  for (const cmd of ['deploy', 'start', 'cancel', 'instances', 'incidents', 'resolve', 'worker', 'publish']) {
+  for (const cmd of ['deploy', 'start', 'cancel', 'instances', 'incidents', 'resolve', 'worker', 'publish', 'signal']) {
     const r = await baton([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.stdout, new RegExp(`^usage: baton ${cmd}`), cmd);
@@ -182,7 +182,7 @@ test('every command answers --help with its usage', async () => {
   assert.match(w.stdout, /exit 64/);
   assert.match(w.stdout, /BATON_JOB_KEY/);
   const top = await baton(['--help']);
-  for (const cmd of ['deploy', 'start', 'worker', 'instances', 'incidents', 'resolve', 'cancel', 'publish'])
+  for (const cmd of ['deploy', 'start', 'worker', 'instances', 'incidents', 'resolve', 'cancel', 'publish', 'signal'])
     assert.match(top.stdout, new RegExp(`^  ${cmd} `, 'm'));
   const bad = await baton(['start']);
   assert.equal(bad.code, 2);
@@ -471,6 +471,40 @@ test('publish correlates to a waiting instance; --ttl buffers, --id deduplicates
   assert.equal(c.stdout, `${k3}\n`);
   assert.equal((await baton(['publish'])).code, 2);
   assert.equal((await baton(['publish', 'x', '--correlate', '--ttl', '5'])).code, 2);
+});
+
+test('signal releases every waiting instance; a broadcast is not kept', async () => {
+  const file = path.join(tmp, 'cli-signal.bpmn');
+  fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
+  <bpmn:signal id="sig" name="cli-go"/>
+  <bpmn:process id="cli-signal" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="w"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>`);
+  await deploy(file);
+  const early = await baton(['signal', 'cli-go']); // nobody waits: not an error, not kept
+  assert.equal(early.code, 0, early.stderr);
+  assert.match(early.stdout, /^\d+\n$/);
+  const k1 = await startInstance('cli-signal');
+  const k2 = await startInstance('cli-signal');
+  assert.equal(await instanceState(k1), 'ACTIVE');
+  const r = await baton(['signal', 'cli-go', '--variables', '{"go": true}']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\d+\n$/);
+  assert.notEqual(r.stdout, early.stdout);
+  assert.equal(await instanceState(k1), 'COMPLETED');
+  assert.equal(await instanceState(k2), 'COMPLETED');
+  assert.equal((await baton(['signal'])).code, 2);
+  assert.equal((await baton(['signal', 'x', '--ttl', '5'])).code, 2);
+  const vars = await baton(['signal', 'x', '--variables', '[1]']);
+  assert.equal(vars.code, 2);
+  assert.match(vars.stderr, /^error: --variables is not a JSON object/);
 });
 
 test('errors: no server, bad keys, bad variables', async () => {

@@ -148,10 +148,12 @@ test('a variables document over 1 MiB: 413 problem', withServer(async (s) => {
 
 test('a path of the spec that is not implemented: 501 problem', withServer(async (s) => {
   const c = client(s);
-  const e = await rejectsWith(c.broadcastSignal({ signalName: 'nothing-listens' }), 501, 'broadcast a signal');
-  assert.equal(e.instance, '/v2/signals/broadcast');
-  const p = assertProblem(await raw(s, 'POST', '/v2/signals/broadcast', { body: { signalName: 'x' } }), 501, 'raw signal');
-  assert.match(p.detail, /signals\/broadcast/);
+  const e = await rejectsWith(c.evaluateDecision({ decisionDefinitionId: 'nothing', variables: {} }), 501,
+    'evaluate a decision');
+  assert.equal(e.instance, '/v2/decision-definitions/evaluation');
+  const p = assertProblem(await raw(s, 'POST', '/v2/decision-definitions/evaluation', { body: { decisionDefinitionId: 'x' } }),
+    501, 'raw decision');
+  assert.match(p.detail, /decision-definitions\/evaluation/);
   assertProblem(await raw(s, 'DELETE', '/v2/resources/123/deletion'), 501, 'DELETE of an unimplemented path');
 }));
 

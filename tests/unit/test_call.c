@@ -884,34 +884,56 @@ static void test_rows(void **state) {
     eng_free(e);
 }
 
-/* A version-2 state (written before call activities) still decodes: the
- * version-3 encoding of an uncalled instance with the two zero keys taken
- * out of its header. */
-static void test_version_2_state_still_decodes(void **state) {
+static int last_elem_key(void *ud, const eng_elem_info *el) {
+    *(uint64_t *)ud = el->key;
+    return 0;
+}
+
+/* A version-3 state (written before signals) still decodes: the version-4
+ * encoding of an uncalled instance waiting at a task — the process and the
+ * task's element instances — without the signal subscription count that
+ * ends each of them. */
+static void test_version_3_state_still_decodes(void **state) {
     (void)state;
     const char *body = "<bpmn:startEvent id=\"s\"/>" TASK(
         "work", "work") "<bpmn:endEvent id=\"e\"/>" FLOW("f1", "s", "work") FLOW("f2", "work", "e");
     eng_engine *e = eng_new(NULL);
-    deploy_engine(e, "v2", body);
-    eng_start s = {.bpmn_process_id = "v2", .version = -1, .variables = NULL};
-    uint64_t pi;
+    deploy_engine(e, "v3", body);
+    eng_start s = {.bpmn_process_id = "v3", .version = -1, .variables = NULL};
+    uint64_t pi, task = 0;
     bt_error err;
     assert_int_equal(eng_instance_create(e, 2000, &s, &pi, &err), 0);
+    assert_int_equal(eng_elems_each(e, pi, last_elem_key, &task), 0);
     eng_changes ch;
     eng_changes_take(e, &ch);
     const eng_definition_row def = ch.definitions[0];
     const eng_instance_row *row = row_of(&ch, pi);
     assert_non_null(row);
-    /* 'B', 3, state 1, compensation seq 0, no correlation key, parent 0, caller 0, ... */
-    const unsigned char *v3 = (const unsigned char *)row->state_data;
-    assert_int_equal(v3[0], 'B');
-    assert_int_equal(v3[1], 3);
-    assert_memory_equal(v3 + 2, "\x01\x00\x00\x00\x00", 5);
+    /* 'B', 4, state 1, compensation seq 0, no correlation key, parent 0, caller 0, ... */
+    const unsigned char *v4 = (const unsigned char *)row->state_data;
+    assert_int_equal(v4[0], 'B');
+    assert_int_equal(v4[1], 4);
+    assert_memory_equal(v4 + 2, "\x01\x00\x00\x00\x00", 5);
+    /* The task's element instance starts with its key (a varint); the byte
+     * before it ends the process's element instance, the last byte ends the
+     * task's: both are the signal subscription counts, 0. */
+    unsigned char key[10];
+    size_t key_len = 0;
+    for (uint64_t k = task; key_len == 0 || k; k >>= 7)
+        key[key_len++] = (unsigned char)((k & 0x7f) | (k >> 7 ? 0x80 : 0));
+    size_t split = 0;
+    for (size_t i = 7; !split && i + key_len <= row->state_len; i++)
+        if (memcmp(v4 + i, key, key_len) == 0)
+            split = i;
+    assert_true(split > 0);
+    assert_int_equal(v4[split - 1], 0);
+    assert_int_equal(v4[row->state_len - 1], 0);
     size_t len = row->state_len - 2;
-    char *v2 = malloc(len);
-    memcpy(v2, v3, 5);
-    v2[1] = 2;
-    memcpy(v2 + 5, v3 + 7, row->state_len - 7);
+    char *v3 = malloc(len);
+    memcpy(v3, v4, split - 1);
+    memcpy(v3 + split - 1, v4 + split, row->state_len - split - 1);
+    v3[1] = 3;
+    char *v2 = v3; /* the name the rest of the test uses */
 
     eng_engine *e2 = eng_new(NULL);
     eng_restore_counters(e2, ch.next_key, ch.next_position);
@@ -964,7 +986,7 @@ int main(void) {
         cmocka_unit_test(test_recursion_depth_limit),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_version_2_state_still_decodes),
+        cmocka_unit_test(test_version_3_state_still_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

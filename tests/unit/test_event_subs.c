@@ -183,6 +183,25 @@ static void test_message_event_sub_processes(void **state) {
     fixture_free(f);
 }
 
+/* Signal starts: a non-interrupting one per broadcast, with its variables. */
+static void test_signal_event_sub_process(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "p", "<bpmn:signal id=\"alarm\" name=\"alarm\"/>",
+              MAIN_PATH("work")
+                  EVENT_SUB("on-alarm", "false",
+                            "<bpmn:signalEventDefinition signalRef=\"alarm\"/>", "check"));
+    uint64_t pi = start_ok(f, "p", NULL);
+    baton_error err;
+    uint64_t key;
+    assert_int_equal(baton_broadcast_signal(f->b, "alarm", "{\"level\": 3}", &key, &err), 0);
+    assert_int_equal(baton_broadcast_signal(f->b, "alarm", NULL, &key, &err), 0);
+    assert_int_equal(count_jobs(f, "check"), 2);
+    assert_int_equal(count_jobs(f, "work"), 1);
+    assert_vars_contain(f, pi, "\"level\":3");
+    fixture_free(f);
+}
+
 /* A non-interrupting escalation event sub-process: the throw event and the
  * rest of the scope go on. */
 static void test_escalation_event_sub_process(void **state) {
@@ -302,6 +321,7 @@ int main(void) {
         cmocka_unit_test(test_timer_interrupting_and_no_second_event),
         cmocka_unit_test(test_message_event_sub_processes),
         cmocka_unit_test(test_escalation_event_sub_process),
+        cmocka_unit_test(test_signal_event_sub_process),
         cmocka_unit_test(test_compensation_from_event_sub_process),
         cmocka_unit_test(test_waits_survive_reopen),
         cmocka_unit_test(test_model_errors),

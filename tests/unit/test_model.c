@@ -880,6 +880,7 @@ static void test_alloc_failures(void **state) {
     (void)state;
     alloc_failures("bpmn/trip-saga.bpmn");
     alloc_failures("bpmn/multi-instance-loops.bpmn");
+    alloc_failures("bpmn/signals.bpmn");
 }
 
 /* Cron cycles: the next match strictly after a time, in UTC. */

@@ -1,0 +1,96 @@
+/*
+ * cmd_signal.c — `baton signal NAME`: broadcast a signal
+ * (POST /v2/signals/broadcast) and print its key once it is durable. Every
+ * instance waiting for the signal then has it, and every process that
+ * starts with it has a new instance; nothing waiting is not an error, since
+ * a signal is not kept.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "feel/feel.h"
+
+static const char usage_text[] =
+    "usage: baton signal NAME [--variables JSON] [connection options]\n"
+    "\n"
+    "Broadcasts the signal NAME with the variables and prints its key. It\n"
+    "reaches every process instance waiting for it now, and starts an\n"
+    "instance of every process with a signal start event of that name; it is\n"
+    "not kept for instances that wait for it later.\n"
+    "\n" CLI_CLIENT_OPTIONS_HELP;
+
+int cli_cmd_signal(int argc, char **argv) {
+    cli_client_config cfg = {0};
+    const char *name = NULL, *variables = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int opt = cli_client_option(&cfg, argc, argv, &i);
+        if (opt < 0)
+            return 2;
+        if (opt > 0)
+            continue;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(a, "--variables") == 0 && v) {
+            variables = argv[++i];
+        } else if (a[0] != '-' && !name) {
+            name = a;
+        } else {
+            fprintf(stderr, "baton signal: unexpected argument %s\n%s", a, usage_text);
+            return 2;
+        }
+    }
+    if (!name || !name[0]) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+
+    bt_buf body = BT_BUF_INIT;
+    bt_buf_puts(&body, "{\"signalName\":");
+    bt_buf_json_string(&body, name, strlen(name));
+    if (variables) {
+        bt_error err = {0};
+        bt_buf_puts(&body, ",\"variables\":");
+        if (cli_json_object_text(variables, strlen(variables), &body, &err) != BT_OK) {
+            fprintf(stderr, "error: --variables is %s\n", err.message);
+            bt_buf_free(&body);
+            return err.code == BT_ENOMEM ? 1 : 2;
+        }
+    }
+    bt_buf_putc(&body, '}');
+    if (body.failed) {
+        fprintf(stderr, "error: out of memory\n");
+        return 1;
+    }
+
+    cli_client *c;
+    if (cli_client_new(&cfg, &c) != BT_OK) {
+        bt_buf_free(&body);
+        return 1;
+    }
+    cli_response r = {0};
+    int status = cli_call_text(c, "POST", "/v2/signals/broadcast", body.data, 0, &r);
+    if (status == 0) {
+        feel_value *doc = NULL;
+        size_t len = 0;
+        const char *k = NULL;
+        if (feel_value_from_json(r.body.data, r.body.len, &doc, NULL) == BT_OK &&
+            feel_value_type(doc) == FEEL_CONTEXT)
+            k = feel_string_ptr(feel_context_get(doc, "signalKey", 9), &len);
+        if (k) {
+            printf("%.*s\n", (int)len, k);
+        } else {
+            fprintf(stderr, "error: the answer has no signalKey\n");
+            status = 1;
+        }
+        feel_value_unref(doc);
+    }
+    cli_response_free(&r);
+    bt_buf_free(&body);
+    cli_client_free(c);
+    return status;
+}

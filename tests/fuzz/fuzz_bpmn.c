@@ -31,7 +31,17 @@ static void check_list(const bpmn_process *p, int n, const int *list, int limit)
 
 static void check_process(const bpmn_process *p) {
     CHECK(p->n_elements > 0 && p->elements[0].type == BPMN_PROCESS);
-    CHECK(p->elements[0].scope == -1 && p->elements[0].start_event > 0);
+    CHECK(p->elements[0].scope == -1);
+    /* A process starts at its none start event, or by messages, timers or
+     * signals: a start event of the process in every case. */
+    bool starts = p->elements[0].start_event > 0;
+    for (int j = 0; j < p->elements[0].n_children; j++)
+        starts |= p->elements[p->elements[0].children[j]].type == BPMN_START_EVENT;
+    CHECK(starts);
+    for (int j = 0; j < p->elements[0].n_message_starts; j++)
+        CHECK(p->elements[p->elements[0].message_starts[j]].event == BPMN_EVENT_MESSAGE);
+    for (int j = 0; j < p->elements[0].n_timer_starts; j++)
+        CHECK(p->elements[p->elements[0].timer_starts[j]].event == BPMN_EVENT_TIMER);
     for (int i = 0; i < p->n_elements; i++) {
         const bpmn_element *e = &p->elements[i];
         CHECK(e->index == i && e->id);
@@ -41,6 +51,12 @@ static void check_process(const bpmn_process *p) {
         check_list(p, e->n_outgoing, e->outgoing, p->n_flows);
         check_list(p, e->n_children, e->children, p->n_elements);
         check_list(p, e->n_boundaries, e->boundaries, p->n_elements);
+        check_list(p, e->n_event_subs, e->event_subs, p->n_elements);
+        for (int j = 0; j < e->n_event_subs; j++) {
+            const bpmn_element *sub = &p->elements[e->event_subs[j]];
+            CHECK(sub->type == BPMN_EVENT_SUB_PROCESS && sub->scope == i);
+            CHECK(sub->start_event > 0 && p->elements[sub->start_event].event != BPMN_EVENT_NONE);
+        }
         for (int j = 0; j < e->n_outgoing; j++)
             CHECK(p->flows[e->outgoing[j]].source == i);
         for (int j = 0; j < e->n_incoming; j++)

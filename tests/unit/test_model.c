@@ -881,6 +881,7 @@ static void test_alloc_failures(void **state) {
     alloc_failures("bpmn/trip-saga.bpmn");
     alloc_failures("bpmn/multi-instance-loops.bpmn");
     alloc_failures("bpmn/signals.bpmn");
+    alloc_failures("bpmn/messages-event-subs.bpmn");
 }
 
 /* Cron cycles: the next match strictly after a time, in UTC. */

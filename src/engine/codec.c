@@ -485,16 +485,17 @@ int eng_codec_decode(eng_engine *e, eng_definition *def, const char *data, size_
             eng_msub *s = bt_xcalloc(1, sizeof *s);
             s->key = get_u(&r);
             uint64_t event = get_u(&r);
-            s->name = get_str(&r);
+            char *name = get_str(&r);
             s->correlation_key = get_str(&r);
-            if (r.bad || event >= (uint64_t)p->n_elements || !s->name || !s->correlation_key) {
+            if (r.bad || event >= (uint64_t)p->n_elements || !name || !s->correlation_key) {
                 r.bad = true;
-                bt_free(s->name);
+                bt_free(name);
                 bt_free(s->correlation_key);
                 bt_free(s);
                 break;
             }
             s->event = (int)event;
+            eng_msub_set_name(s, &p->elements[event], name);
             eng_msub_attach(e, el, s);
         }
         if (version >= 2 && !r.bad)

@@ -149,8 +149,10 @@ typedef struct eng_timer {
 typedef struct eng_msub {
     uint64_t key;
     eng_elem *elem;
-    int event; /* the catching element's index in the model */
-    char *name, *correlation_key;
+    int event;        /* the catching element's index in the model */
+    const char *name; /* the model's literal name, or own_name */
+    char *own_name;   /* a name that came from FEEL (NULL: the literal) */
+    char *correlation_key;
     struct eng_msub *prev, *next; /* the subscriptions of this name and key, oldest first */
 } eng_msub;
 
@@ -517,6 +519,9 @@ void eng_msub_close(eng_engine *e, eng_msub *s);
 void eng_msub_free(eng_engine *e, eng_msub *s);
 /* Adds a decoded subscription to el and the engine's indexes. */
 void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s);
+/* Gives s its name (taking `name`): the model's literal when it is the
+ * same text, so a million subscriptions do not hold a million copies. */
+void eng_msub_set_name(eng_msub *s, const bpmn_element *ev, char *name);
 /* STEP_POLL: subscription sub_key looks for a buffered message. */
 void eng_msub_poll(eng_engine *e, uint64_t sub_key);
 /* A message's time to live ended. */

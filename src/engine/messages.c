@@ -201,7 +201,7 @@ void eng_msub_free(eng_engine *e, eng_msub *s) {
         }
     }
     bt_free(slot);
-    bt_free(s->name);
+    bt_free(s->own_name);
     bt_free(s->correlation_key);
     bt_free(s);
 }
@@ -252,6 +252,17 @@ static int value_text(eng_engine *e, eng_elem *el, const bpmn_element *ev, const
     return *out ? BT_OK : BT_EEVAL;
 }
 
+void eng_msub_set_name(eng_msub *s, const bpmn_element *ev, char *name) {
+    if (!ev->message_name.feel && ev->message_name.text &&
+        strcmp(ev->message_name.text, name) == 0) {
+        bt_free(name);
+        s->name = ev->message_name.text;
+    } else {
+        s->own_name = name;
+        s->name = name;
+    }
+}
+
 bool eng_msub_open(eng_engine *e, eng_elem *el, int event) {
     const bpmn_element *ev = &eng_instance_process(el->inst)->elements[event];
     char msg[512], *name = NULL, *key = NULL;
@@ -265,11 +276,11 @@ bool eng_msub_open(eng_engine *e, eng_elem *el, int event) {
     eng_msub *s = bt_xcalloc(1, sizeof *s);
     s->key = eng_key_next(e);
     s->event = event;
-    s->name = name;
+    eng_msub_set_name(s, ev, name);
     s->correlation_key = key;
     eng_msub_attach(e, el, s);
     sub_record(e, s, "CREATED", 0);
-    char *slot = slot_of(name, key, NULL);
+    char *slot = slot_of(s->name, key, NULL);
     if (bt_smap_get(&e->message_index, slot))
         eng_step_push_poll(e, el, s->key);
     bt_free(slot);

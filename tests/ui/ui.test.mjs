@@ -374,7 +374,7 @@ test('modeler: a deploy error is shown on its element; an edited model deploys a
     const modeling = m.get('modeling');
     const factory = m.get('elementFactory');
     const root = m.get('canvas').getRootElement();
-    const shape = factory.createShape({ type: 'bpmn:ReceiveTask' });
+    const shape = factory.createShape({ type: 'bpmn:ComplexGateway' }); // baton does not run it
     shape.businessObject.id = 'ReviewTrip';
     shape.id = 'ReviewTrip';
     modeling.createShape(shape, { x: 850, y: 120 }, root);
@@ -388,7 +388,7 @@ test('modeler: a deploy error is shown on its element; an edited model deploys a
   assert.ok(errVisible === 1, `the error names ReviewTrip: ${await page.locator('.modeler-status').textContent()}`);
   assert.ok((await classesOf('modeler-canvas', 'ReviewTrip')).includes('bt-error'));
 
-  // undo the receive task, rename a task, deploy: version 2
+  // undo the complex gateway, rename a task, deploy: version 2
   await page.evaluate(() => {
     const m = window.batonModeler;
     const reg = m.get('elementRegistry');

@@ -10,6 +10,14 @@
  * The child tells the parent what was acknowledged through a pipe, one line
  * per call that returned success — i.e. after the durable commit. The kill
  * lands wherever the child happens to be: the assertions hold for any timing.
+ *
+ * The same for messages: a child starts instances that wait for a message
+ * and publishes their messages (with a time to live and a messageId), half
+ * before the instance starts (buffered), half after (correlated at once).
+ * After every kill: an instance whose start and message were both
+ * acknowledged has completed, and publishing an acknowledged message's id
+ * again is refused (it is still buffered): a publisher that retries after a
+ * crash cannot deliver twice.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -244,9 +252,138 @@ static void test_sigkill_loses_nothing_acknowledged(void **state) {
     fixture_free(f);
 }
 
+/* ---- messages ------------------------------------------------------------------- */
+
+static const char *PAID_DEF =
+    "<bpmn:message id=\"paid\" name=\"paid\"><bpmn:extensionElements>"
+    "<zeebe:subscription correlationKey=\"=orderId\"/></bpmn:extensionElements></bpmn:message>";
+
+static const char *WAIT =
+    "<bpmn:startEvent id=\"start\"/><bpmn:intermediateCatchEvent id=\"wait\">"
+    "<bpmn:messageEventDefinition messageRef=\"paid\"/></bpmn:intermediateCatchEvent>"
+    "<bpmn:endEvent id=\"end\"/>" FLOW("f1", "start", "wait") FLOW("f2", "wait", "end");
+
+static void message_child(const char *path, int fd, int round) {
+    baton *b;
+    baton_error err;
+    if (baton_open(path, NULL, &b, &err) != 0)
+        _exit(2);
+    for (int i = 0;; i++) {
+        char id[32], vars[64], line[80];
+        snprintf(id, sizeof id, "r%d-%d", round, i);
+        snprintf(vars, sizeof vars, "{\"orderId\":\"%s\"}", id);
+        baton_message m = {"paid", id, 3600000, id, "{\"paid\":true}"};
+        uint64_t key, mk;
+        for (int step = 0; step < 2; step++) {
+            int n = 0;
+            if ((step == 0) == (i % 2 == 0)) { /* even: start first; odd: publish first */
+                if (baton_create_instance(b, "order", vars, NULL, &key, &err) == 0)
+                    n = snprintf(line, sizeof line, "S %s %llu\n", id, (unsigned long long)key);
+            } else if (baton_publish_message(b, &m, &mk, &err) == 0) {
+                n = snprintf(line, sizeof line, "P %s\n", id);
+            }
+            if (n > 0 && write(fd, line, (size_t)n) != n)
+                _exit(3);
+        }
+    }
+}
+
+#define MAX_ORDERS 8192
+
+typedef struct order_acks {
+    char id[MAX_ORDERS][24];
+    uint64_t key[MAX_ORDERS]; /* 0: the start was not acknowledged */
+    bool published[MAX_ORDERS];
+    int n;
+} order_acks;
+
+static int order_slot(order_acks *a, const char *id) {
+    for (int i = 0; i < a->n; i++)
+        if (!strcmp(a->id[i], id))
+            return i;
+    if (a->n == MAX_ORDERS)
+        return -1;
+    snprintf(a->id[a->n], sizeof a->id[0], "%s", id);
+    return a->n++;
+}
+
+static void read_order_acks(int fd, order_acks *a, int stop_after) {
+    FILE *in = fdopen(fd, "r");
+    char line[96];
+    for (int seen = 0; seen < stop_after && fgets(line, sizeof line, in); seen++) {
+        char kind, id[24];
+        unsigned long long key = 0;
+        if (sscanf(line, "%c %23s %llu", &kind, id, &key) < 2)
+            continue;
+        int slot = order_slot(a, id);
+        if (slot < 0)
+            break;
+        if (kind == 'S')
+            a->key[slot] = key;
+        else
+            a->published[slot] = true;
+    }
+    fclose(in);
+}
+
+static void test_sigkill_loses_no_message(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    deploy_ok(f, "order", PAID_DEF, WAIT);
+    baton_close(f->b);
+    f->b = NULL;
+
+    static order_acks a;
+    memset(&a, 0, sizeof a);
+    uint32_t seed = 777;
+    for (int round = 0; round < 6; round++) {
+        seed = seed * 1103515245u + 12345u;
+        int stop_after = 20 + (int)((seed >> 8) % 300);
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            message_child(f->path, p[1], round);
+            _exit(0);
+        }
+        close(p[1]);
+        read_order_acks(p[0], &a, stop_after);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+    }
+
+    baton_error err;
+    assert_int_equal(baton_open(f->path, NULL, &f->b, &err), 0);
+    int both = 0;
+    for (int i = 0; i < a.n; i++) {
+        if (a.key[i]) {
+            baton_instance inst;
+            if (baton_get_instance(f->b, a.key[i], &inst) != 0)
+                fail_msg("acknowledged instance %s lost", a.id[i]);
+            if (a.published[i] && inst.state != BATON_COMPLETED)
+                fail_msg("instance %s and its message were acknowledged, but it waits (%d)",
+                         a.id[i], inst.state);
+            both += a.published[i];
+        }
+        if (a.published[i]) {
+            baton_message m = {"paid", a.id[i], 3600000, a.id[i], NULL};
+            uint64_t mk;
+            if (baton_publish_message(f->b, &m, &mk, &err) != BATON_ECONFLICT)
+                fail_msg("message %s was acknowledged, but its id is free again", a.id[i]);
+        }
+    }
+    assert_true(both > 0);
+    fixture_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_loses_nothing_acknowledged),
+        cmocka_unit_test(test_sigkill_loses_no_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

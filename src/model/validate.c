@@ -500,6 +500,8 @@ static void check_event_gateway(checker *k, bpmn_node *n) {
                         "an event-based gateway needs at least two outgoing sequence flows");
     for (int j = 0; j < el->n_outgoing; j++) {
         const bpmn_flow *f = &k->b->flows[el->outgoing[j]].fl;
+        if (f->target < 0)
+            continue; /* a dangling flow, reported already */
         const bpmn_element *t = &node(k, f->target)->el;
         if (t->type != BPMN_INTERMEDIATE_CATCH_EVENT ||
             (t->event != BPMN_EVENT_TIMER && t->event != BPMN_EVENT_MESSAGE &&

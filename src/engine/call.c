@@ -243,7 +243,8 @@ void eng_call_instance_ended(eng_engine *e, eng_instance *called) {
      * called instance early: cancelling one is refused). */
     if (called->state != ENG_INSTANCE_COMPLETED || ca->state != ENG_ACTIVATED)
         return;
-    variables_return(e, ca, &called->final_vars);
+    if (called->final_vars)
+        variables_return(e, ca, called->final_vars);
     /* With an incident of a boundary event open, the call activity
      * completes once it is resolved (eng_call_activate). */
     if (!ca->incident)

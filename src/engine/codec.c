@@ -145,8 +145,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
     }
     put_u(b, el->compensating_for ? el->compensating_for->key : 0);
     put_u(b, (uint64_t)el->n_timers);
-    for (int i = 0; i < el->n_timers; i++) {
-        const eng_timer *t = el->timers[i];
+    for (const eng_timer *t = el->timers; t; t = t->next) {
         put_u(b, t->key);
         put_u(b, (uint64_t)t->event);
         put_i(b, t->due_ms);
@@ -154,8 +153,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
         put_i(b, t->repeats);
     }
     put_u(b, (uint64_t)el->n_msubs);
-    for (int i = 0; i < el->n_msubs; i++) {
-        const eng_msub *s = el->msubs[i];
+    for (const eng_msub *s = el->msubs; s; s = s->elem_next) {
         put_u(b, s->key);
         put_u(b, (uint64_t)s->event);
         put_str(b, s->name);
@@ -174,8 +172,7 @@ static void put_elem(bt_buf *b, const eng_elem *el, int n_flows) {
             put_json(b, mi->items);
     }
     put_u(b, (uint64_t)el->n_ssubs);
-    for (int i = 0; i < el->n_ssubs; i++) {
-        const eng_ssub *s = el->ssubs[i];
+    for (const eng_ssub *s = el->ssubs; s; s = s->elem_next) {
         put_u(b, s->key);
         put_u(b, (uint64_t)s->event);
         put_str(b, s->name);

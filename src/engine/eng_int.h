@@ -136,9 +136,10 @@ typedef struct eng_incident {
 typedef struct eng_timer {
     uint64_t key;
     eng_elem *elem;
-    int event; /* the timer event's index in the model */
+    struct eng_timer *next; /* the next timer of elem (a list, not an array: most have one) */
     int64_t due_ms;
     int64_t interval_ms; /* cycles */
+    int event;           /* the timer event's index in the model */
     int repeats;         /* firings left after this one; -1 forever */
 } eng_timer;
 
@@ -154,6 +155,7 @@ typedef struct eng_msub {
     char *own_name;   /* a name that came from FEEL (NULL: the literal) */
     char *correlation_key;
     struct eng_msub *prev, *next; /* the subscriptions of this name and key, oldest first */
+    struct eng_msub *elem_next;   /* the next subscription of elem (a list: most have one) */
 } eng_msub;
 
 /* A signal subscription: a signal catch event waiting, a signal boundary
@@ -166,6 +168,7 @@ typedef struct eng_ssub {
     int event; /* the catching element's index in the model */
     char *name;
     struct eng_ssub *prev, *next; /* the subscriptions of this name, oldest first */
+    struct eng_ssub *elem_next;   /* the next subscription of elem (a list) */
 } eng_ssub;
 
 /* A published message while it is buffered (its time to live runs). */
@@ -216,11 +219,11 @@ struct eng_elem {
     uint64_t key;
     eng_elem *scope; /* flow scope element instance; NULL for the process */
     eng_instance *inst;
-    eng_vars vars;      /* local variables (every element instance may have some) */
-    eng_job *job;       /* job tasks while waiting */
-    eng_timer **timers; /* timers this element instance owns (n_timers) */
-    eng_msub **msubs;   /* message subscriptions this element instance owns (n_msubs) */
-    eng_ssub **ssubs;   /* signal subscriptions this element instance owns (n_ssubs) */
+    eng_vars vars;     /* local variables (every element instance may have some) */
+    eng_job *job;      /* job tasks while waiting */
+    eng_timer *timers; /* timers this element instance owns (n_timers), a list in creation order */
+    eng_msub *msubs;   /* message subscriptions this element instance owns (n_msubs), a list */
+    eng_ssub *ssubs;   /* signal subscriptions this element instance owns (n_ssubs), a list */
     eng_incident *incident;
     /* Parallel-gateway joins in this scope: tokens that arrived per flow,
      * indexed by flow index, allocated lazily (n_join_waiting: tokens
@@ -245,29 +248,27 @@ struct eng_elem {
     eng_multi *multi;
     /* A call activity: the instance it called, while that one runs (call.c). */
     eng_instance *called;
-    int element; /* index in the process model */
-    eng_elem_state state;
+    int element;         /* index in the process model */
     int active_children; /* child element instances not yet completed/terminated */
-    int n_timers, n_msubs, n_ssubs;
     int n_join_waiting;
     int n_compensable;
     int triggered_event;
     int loop_counter;
-    bool is_boundary_trigger; /* activated by an interrupting boundary event */
+    uint16_t n_timers, n_msubs, n_ssubs; /* an element has a few: its boundary events' */
+    uint8_t state;                       /* eng_elem_state */
     bool pre_triggered;
 };
 
 struct eng_instance {
+    /* Eight-byte fields first, the small ones together at the end: a million
+     * waiting instances hold one of these each, so padding counts. */
     uint64_t key;
     eng_definition *def;
-    eng_instance_state state;
     char *business_id;
     int64_t start_ms, end_ms;
     eng_elem **elems; /* live element instances, creation order; elems[0] = the process */
-    int n_elems, cap_elems;
-    int n_incidents;
     uint64_t compensation_seq;
-    eng_vars final_vars; /* the root scope's variables once the instance completed */
+    eng_vars *final_vars; /* the root scope's variables once the instance completed, or NULL */
     /* Started by a message start event with this correlation key: no other
      * instance of the process starts for the key while this one is active. */
     char *start_correlation_key;
@@ -277,6 +278,9 @@ struct eng_instance {
      * this instance's call activities whose called instance runs. */
     uint64_t parent_key, caller_key;
     eng_elem *caller;
+    eng_instance_state state;
+    int n_elems, cap_elems;
+    int n_incidents;
     int n_called;
     bool dirty;
 };

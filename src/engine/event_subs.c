@@ -82,15 +82,21 @@ int eng_event_sub_for_code(const eng_elem *scope, bpmn_event_kind kind, const ch
  * events (its boundary events' stay: the scope itself goes on). */
 static void close_starts(eng_engine *e, eng_elem *scope) {
     const bpmn_process *p = eng_instance_process(scope->inst);
-    for (int i = scope->n_timers - 1; i >= 0; i--)
-        if (p->elements[scope->timers[i]->event].type == BPMN_START_EVENT)
-            eng_timer_cancel(e, scope->timers[i]);
-    for (int i = scope->n_msubs - 1; i >= 0; i--)
-        if (p->elements[scope->msubs[i]->event].type == BPMN_START_EVENT)
-            eng_msub_close(e, scope->msubs[i]);
-    for (int i = scope->n_ssubs - 1; i >= 0; i--)
-        if (p->elements[scope->ssubs[i]->event].type == BPMN_START_EVENT)
-            eng_ssub_close(e, scope->ssubs[i]);
+    for (eng_timer *t = scope->timers, *next; t; t = next) {
+        next = t->next;
+        if (p->elements[t->event].type == BPMN_START_EVENT)
+            eng_timer_cancel(e, t);
+    }
+    for (eng_msub *s = scope->msubs, *next; s; s = next) {
+        next = s->elem_next;
+        if (p->elements[s->event].type == BPMN_START_EVENT)
+            eng_msub_close(e, s);
+    }
+    for (eng_ssub *s = scope->ssubs, *next; s; s = next) {
+        next = s->elem_next;
+        if (p->elements[s->event].type == BPMN_START_EVENT)
+            eng_ssub_close(e, s);
+    }
 }
 
 eng_elem *eng_event_sub_trigger(eng_engine *e, eng_elem *scope, int start, const feel_value *vars) {

@@ -160,15 +160,12 @@ static void elem_free(eng_engine *e, eng_elem *el) {
         }
     }
     bt_map_remove(&e->elems, el->key);
-    while (el->n_timers > 0)
-        eng_timer_free(e, el->timers[el->n_timers - 1]);
-    bt_free(el->timers);
-    while (el->n_msubs > 0)
-        eng_msub_free(e, el->msubs[el->n_msubs - 1]);
-    bt_free(el->msubs);
-    while (el->n_ssubs > 0)
-        eng_ssub_free(e, el->ssubs[el->n_ssubs - 1]);
-    bt_free(el->ssubs);
+    while (el->timers)
+        eng_timer_free(e, el->timers);
+    while (el->msubs)
+        eng_msub_free(e, el->msubs);
+    while (el->ssubs)
+        eng_ssub_free(e, el->ssubs);
     feel_value_unref(el->trigger_vars);
     eng_vars_free(&el->vars);
     bt_free(el->join_tokens);
@@ -316,8 +313,8 @@ bool eng_wait_for(eng_engine *e, eng_elem *el, int event) {
         return eng_ssub_has(el, event) || eng_ssub_open(e, el, event);
     if (ev->event != BPMN_EVENT_TIMER)
         return true;
-    for (int k = 0; k < el->n_timers; k++)
-        if (el->timers[k]->event == event)
+    for (const eng_timer *t = el->timers; t; t = t->next)
+        if (t->event == event)
             return true;
     return eng_timer_create(e, el, event);
 }
@@ -700,7 +697,8 @@ void eng_elem_run_complete(eng_engine *e, eng_elem *el) {
         eng_instance *inst = el->inst;
         /* Keep the final variables until the changes are flushed: an
          * awaiting client reads them (awaitCompletion + fetchVariables). */
-        inst->final_vars = el->vars;
+        inst->final_vars = bt_xmalloc(sizeof *inst->final_vars);
+        *inst->final_vars = el->vars;
         memset(&el->vars, 0, sizeof el->vars);
         elem_free(e, el);
         eng_instance_ended(e, inst, ENG_INSTANCE_COMPLETED);
@@ -889,7 +887,10 @@ void eng_instance_free(eng_engine *e, eng_instance *inst) {
             eng_incident_drop(e, el, false);
         elem_free(e, el);
     }
-    eng_vars_free(&inst->final_vars);
+    if (inst->final_vars) {
+        eng_vars_free(inst->final_vars);
+        bt_free(inst->final_vars);
+    }
     bt_free(inst->elems);
     bt_free(inst->business_id);
     bt_free(inst->start_correlation_key);

@@ -149,16 +149,20 @@ static void message_record(eng_engine *e, const eng_message *m, const char *inte
 /* ---- subscriptions ------------------------------------------------------------------ */
 
 bool eng_msub_has(const eng_elem *el, int event) {
-    for (int i = 0; i < el->n_msubs; i++)
-        if (el->msubs[i]->event == event)
+    for (const eng_msub *s = el->msubs; s; s = s->elem_next)
+        if (s->event == event)
             return true;
     return false;
 }
 
 void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s) {
     s->elem = el;
-    el->msubs = bt_xrealloc(el->msubs, (size_t)(el->n_msubs + 1) * sizeof *el->msubs);
-    el->msubs[el->n_msubs++] = s;
+    s->elem_next = NULL;
+    eng_msub **at = &el->msubs;
+    while (*at)
+        at = &(*at)->elem_next;
+    *at = s;
+    el->n_msubs++;
     bt_map_put(&e->msubs, s->key, s);
     char *slot = slot_of(s->name, s->correlation_key, NULL);
     sub_list *l = bt_smap_get(&e->msub_index, slot);
@@ -178,9 +182,10 @@ void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s) {
 
 void eng_msub_free(eng_engine *e, eng_msub *s) {
     eng_elem *el = s->elem;
-    for (int i = 0; i < el->n_msubs; i++)
-        if (el->msubs[i] == s) {
-            el->msubs[i] = el->msubs[--el->n_msubs];
+    for (eng_msub **at = &el->msubs; *at; at = &(*at)->elem_next)
+        if (*at == s) {
+            *at = s->elem_next;
+            el->n_msubs--;
             break;
         }
     bt_map_remove(&e->msubs, s->key);
@@ -212,8 +217,8 @@ void eng_msub_close(eng_engine *e, eng_msub *s) {
 }
 
 void eng_msubs_close(eng_engine *e, eng_elem *el) {
-    while (el->n_msubs > 0)
-        eng_msub_close(e, el->msubs[el->n_msubs - 1]);
+    while (el->msubs)
+        eng_msub_close(e, el->msubs);
 }
 
 /* The text of a message name or correlation key: the literal, or the FEEL

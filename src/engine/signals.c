@@ -133,16 +133,20 @@ static void signal_record(eng_engine *e, uint64_t key, const char *name, const f
 /* ---- subscriptions ------------------------------------------------------------------ */
 
 bool eng_ssub_has(const eng_elem *el, int event) {
-    for (int i = 0; i < el->n_ssubs; i++)
-        if (el->ssubs[i]->event == event)
+    for (const eng_ssub *s = el->ssubs; s; s = s->elem_next)
+        if (s->event == event)
             return true;
     return false;
 }
 
 void eng_ssub_attach(eng_engine *e, eng_elem *el, eng_ssub *s) {
     s->elem = el;
-    el->ssubs = bt_xrealloc(el->ssubs, (size_t)(el->n_ssubs + 1) * sizeof *el->ssubs);
-    el->ssubs[el->n_ssubs++] = s;
+    s->elem_next = NULL;
+    eng_ssub **at = &el->ssubs;
+    while (*at)
+        at = &(*at)->elem_next;
+    *at = s;
+    el->n_ssubs++;
     bt_map_put(&e->ssubs, s->key, s);
     sub_list *l = bt_smap_get(&e->ssub_index, s->name);
     if (!l) {
@@ -160,9 +164,10 @@ void eng_ssub_attach(eng_engine *e, eng_elem *el, eng_ssub *s) {
 
 void eng_ssub_free(eng_engine *e, eng_ssub *s) {
     eng_elem *el = s->elem;
-    for (int i = 0; i < el->n_ssubs; i++)
-        if (el->ssubs[i] == s) {
-            el->ssubs[i] = el->ssubs[--el->n_ssubs];
+    for (eng_ssub **at = &el->ssubs; *at; at = &(*at)->elem_next)
+        if (*at == s) {
+            *at = s->elem_next;
+            el->n_ssubs--;
             break;
         }
     bt_map_remove(&e->ssubs, s->key);
@@ -191,8 +196,8 @@ void eng_ssub_close(eng_engine *e, eng_ssub *s) {
 }
 
 void eng_ssubs_close(eng_engine *e, eng_elem *el) {
-    while (el->n_ssubs > 0)
-        eng_ssub_close(e, el->ssubs[el->n_ssubs - 1]);
+    while (el->ssubs)
+        eng_ssub_close(e, el->ssubs);
 }
 
 /* The signal name of event `ev` for el: the literal, or the FEEL result,

@@ -42,17 +42,22 @@ static void timer_record(eng_engine *e, const eng_timer *t, const char *intent) 
 
 void eng_timer_attach(eng_engine *e, eng_elem *el, eng_timer *t) {
     t->elem = el;
-    el->timers = bt_xrealloc(el->timers, (size_t)(el->n_timers + 1) * sizeof *el->timers);
-    el->timers[el->n_timers++] = t;
+    t->next = NULL;
+    eng_timer **at = &el->timers;
+    while (*at)
+        at = &(*at)->next;
+    *at = t;
+    el->n_timers++;
     bt_map_put(&e->timers, t->key, t);
     eng_due_push_timer(e, t->due_ms, t->key);
 }
 
 static void timer_detach(eng_engine *e, eng_timer *t) {
     eng_elem *el = t->elem;
-    for (int i = 0; i < el->n_timers; i++)
-        if (el->timers[i] == t) {
-            el->timers[i] = el->timers[--el->n_timers];
+    for (eng_timer **at = &el->timers; *at; at = &(*at)->next)
+        if (*at == t) {
+            *at = t->next;
+            el->n_timers--;
             break;
         }
     bt_map_remove(&e->timers, t->key);
@@ -130,8 +135,8 @@ void eng_timer_cancel(eng_engine *e, eng_timer *t) {
 }
 
 void eng_timers_cancel(eng_engine *e, eng_elem *el) {
-    while (el->n_timers > 0)
-        eng_timer_cancel(e, el->timers[el->n_timers - 1]);
+    while (el->timers)
+        eng_timer_cancel(e, el->timers);
 }
 
 void eng_timer_fire(eng_engine *e, eng_timer *t) {

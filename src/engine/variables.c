@@ -177,8 +177,8 @@ feel_value *eng_variables_visible(const eng_engine *e, uint64_t scope_key) {
         return NULL;
     feel_value *ctx = feel_context_new();
     oom_if(ctx);
-    for (int i = 0; i < inst->final_vars.count; i++) {
-        const eng_var *v = &inst->final_vars.items[i];
+    for (int i = 0; inst->final_vars && i < inst->final_vars->count; i++) {
+        const eng_var *v = &inst->final_vars->items[i];
         if (feel_context_put(ctx, v->name, strlen(v->name), feel_value_ref(v->value)) != BT_OK)
             abort();
     }

@@ -154,8 +154,10 @@ typedef struct eng_msub {
     const char *name; /* the model's literal name, or own_name */
     char *own_name;   /* a name that came from FEEL (NULL: the literal) */
     char *correlation_key;
-    struct eng_msub *prev, *next; /* the subscriptions of this name and key, oldest first */
-    struct eng_msub *elem_next;   /* the next subscription of elem (a list: most have one) */
+    /* The subscriptions of this name and key, oldest first; the oldest's
+     * prev is the newest (messages.c). */
+    struct eng_msub *prev, *next;
+    struct eng_msub *elem_next; /* the next subscription of elem (a list: most have one) */
 } eng_msub;
 
 /* A signal subscription: a signal catch event waiting, a signal boundary
@@ -323,8 +325,7 @@ struct eng_engine {
     bt_map timers;         /* key → eng_timer */
     bt_smap job_queues;    /* type → eng_job_queue */
     bt_smap business_ids;  /* "processId\nbusinessId" → eng_instance (active only) */
-    bt_map msubs;          /* key → eng_msub */
-    bt_smap msub_index;    /* message name + correlation key → eng_msub_list */
+    bt_smap msub_index;    /* message name + correlation key → the oldest eng_msub */
     bt_map messages;       /* key → eng_message (buffered) */
     bt_smap message_index; /* message name + correlation key → eng_message_list */
     bt_smap message_ids;   /* message name + correlation key + message id → eng_message */
@@ -526,8 +527,8 @@ void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s);
 /* Gives s its name (taking `name`): the model's literal when it is the
  * same text, so a million subscriptions do not hold a million copies. */
 void eng_msub_set_name(eng_msub *s, const bpmn_element *ev, char *name);
-/* STEP_POLL: subscription sub_key looks for a buffered message. */
-void eng_msub_poll(eng_engine *e, uint64_t sub_key);
+/* STEP_POLL: subscription sub_key of el looks for a buffered message. */
+void eng_msub_poll(eng_engine *e, eng_elem *el, uint64_t sub_key);
 /* A message's time to live ended. */
 void eng_message_expire(eng_engine *e, uint64_t message_key);
 /* An instance started by a message ended: a buffered message for the same

@@ -81,7 +81,6 @@ void eng_free(eng_engine *e) {
     eng_messages_free(e);
     eng_start_timers_free(e);
     eng_signals_free(e);
-    bt_map_free(&e->msubs);
     bt_smap_free(&e->msub_index);
     bt_smap_free(&e->start_keys);
     bt_free(e->due);
@@ -178,7 +177,7 @@ void eng_steps_run(eng_engine *e) {
         switch (st.kind) {
         case STEP_ACTIVATE: eng_elem_run_activate(e, el); break;
         case STEP_COMPLETE: eng_elem_run_complete(e, el); break;
-        case STEP_POLL: eng_msub_poll(e, st.arg); break;
+        case STEP_POLL: eng_msub_poll(e, el, st.arg); break;
         }
     }
     e->steps_head = e->steps_tail = 0;

@@ -48,11 +48,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The subscriptions, and the buffered messages, of one name and key. */
-typedef struct sub_list {
-    eng_msub *head, *tail;
-} sub_list;
-
+/* The buffered messages of one name and key. (The subscriptions of one name
+ * and key are a list too, without a struct of its own: the index holds the
+ * oldest, whose `prev` is the newest — a million waiting instances, each
+ * with its own correlation key, do not need a million list heads.) */
 typedef struct msg_list {
     eng_message *head, *tail;
 } msg_list;
@@ -155,6 +154,14 @@ bool eng_msub_has(const eng_elem *el, int event) {
     return false;
 }
 
+/* The oldest open subscription of a name and key, or NULL. */
+static eng_msub *index_head(const eng_engine *e, const char *name, const char *key) {
+    char *slot = slot_of(name, key, NULL);
+    eng_msub *head = bt_smap_get(&e->msub_index, slot);
+    bt_free(slot);
+    return head;
+}
+
 void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s) {
     s->elem = el;
     s->elem_next = NULL;
@@ -163,21 +170,19 @@ void eng_msub_attach(eng_engine *e, eng_elem *el, eng_msub *s) {
         at = &(*at)->elem_next;
     *at = s;
     el->n_msubs++;
-    bt_map_put(&e->msubs, s->key, s);
+    /* The newest of its name and key: after the head's prev (the tail). */
     char *slot = slot_of(s->name, s->correlation_key, NULL);
-    sub_list *l = bt_smap_get(&e->msub_index, slot);
-    if (!l) {
-        l = bt_xcalloc(1, sizeof *l);
-        bt_smap_put(&e->msub_index, slot, l);
+    eng_msub *head = bt_smap_get(&e->msub_index, slot);
+    s->next = NULL;
+    if (!head) {
+        s->prev = s;
+        bt_smap_put(&e->msub_index, slot, s);
+    } else {
+        s->prev = head->prev;
+        head->prev->next = s;
+        head->prev = s;
     }
     bt_free(slot);
-    s->prev = l->tail;
-    s->next = NULL;
-    if (l->tail)
-        l->tail->next = s;
-    else
-        l->head = s;
-    l->tail = s;
 }
 
 void eng_msub_free(eng_engine *e, eng_msub *s) {
@@ -188,22 +193,21 @@ void eng_msub_free(eng_engine *e, eng_msub *s) {
             el->n_msubs--;
             break;
         }
-    bt_map_remove(&e->msubs, s->key);
     char *slot = slot_of(s->name, s->correlation_key, NULL);
-    sub_list *l = bt_smap_get(&e->msub_index, slot);
-    if (l) {
-        if (s->prev)
-            s->prev->next = s->next;
-        else
-            l->head = s->next;
+    eng_msub *head = bt_smap_get(&e->msub_index, slot);
+    if (s == head) {
+        if (s->next) {
+            s->next->prev = s->prev; /* the tail */
+            bt_smap_put(&e->msub_index, slot, s->next);
+        } else {
+            bt_smap_remove(&e->msub_index, slot);
+        }
+    } else if (head) {
+        s->prev->next = s->next;
         if (s->next)
             s->next->prev = s->prev;
         else
-            l->tail = s->prev;
-        if (!l->head) {
-            bt_smap_remove(&e->msub_index, slot);
-            bt_free(l);
-        }
+            head->prev = s->prev; /* s was the tail */
     }
     bt_free(slot);
     bt_free(s->own_name);
@@ -498,23 +502,32 @@ static int start_candidates(eng_engine *e, const eng_message *m, eng_definition 
 /* Delivers m: to the open subscriptions of its name and key, once per
  * process, oldest first; then to message start events. *first = the first
  * instance reached (0: none). */
+/* The subscription `key` of element instance `elem_key`, if both still are. */
+static eng_msub *sub_find(const eng_engine *e, uint64_t elem_key, uint64_t key) {
+    const eng_elem *el = bt_map_get(&e->elems, elem_key);
+    for (eng_msub *s = el ? el->msubs : NULL; s; s = s->elem_next)
+        if (s->key == key)
+            return s;
+    return NULL;
+}
+
 static void deliver(eng_engine *e, eng_message *m, uint64_t *first) {
     *first = 0;
-    char *slot = slot_of(m->name, m->correlation_key, NULL);
-    sub_list *l = bt_smap_get(&e->msub_index, slot);
-    bt_free(slot);
-    if (l) {
+    eng_msub *head = index_head(e, m->name, m->correlation_key);
+    if (head) {
         /* Correlating changes the list (subscriptions close, activities are
-         * terminated): take the keys first, then look each up again. */
+         * terminated): take the keys first (element instance, subscription),
+         * then look each up again. */
         size_t n = 0, cap = 16;
-        uint64_t *keys = bt_xmalloc(cap * sizeof *keys);
-        for (eng_msub *s = l->head; s; s = s->next) {
+        uint64_t *keys = bt_xmalloc(2 * cap * sizeof *keys);
+        for (eng_msub *s = head; s; s = s->next) {
             if (n == cap)
-                keys = bt_xrealloc(keys, (cap *= 2) * sizeof *keys);
-            keys[n++] = s->key;
+                keys = bt_xrealloc(keys, 2 * (cap *= 2) * sizeof *keys);
+            keys[2 * n] = s->elem->key;
+            keys[2 * n++ + 1] = s->key;
         }
         for (size_t i = 0; i < n; i++) {
-            eng_msub *s = bt_map_get(&e->msubs, keys[i]);
+            eng_msub *s = sub_find(e, keys[2 * i], keys[2 * i + 1]);
             if (!s || !sub_waits(s) || message_reached(m, process_of(s->elem)))
                 continue;
             if (!*first)
@@ -537,8 +550,8 @@ static void deliver(eng_engine *e, eng_message *m, uint64_t *first) {
     bt_free(starts);
 }
 
-void eng_msub_poll(eng_engine *e, uint64_t sub_key) {
-    eng_msub *s = bt_map_get(&e->msubs, sub_key);
+void eng_msub_poll(eng_engine *e, eng_elem *el, uint64_t sub_key) {
+    eng_msub *s = sub_find(e, el->key, sub_key);
     if (!s || !sub_waits(s))
         return;
     char *slot = slot_of(s->name, s->correlation_key, NULL);
@@ -659,10 +672,7 @@ int eng_message_correlate(eng_engine *e, int64_t now, const eng_message_pub *p, 
     const char *ck = p->correlation_key ? p->correlation_key : "";
     /* Nothing changes unless something takes it. */
     bool taken = false;
-    char *slot = slot_of(p->name, ck, NULL);
-    sub_list *l = bt_smap_get(&e->msub_index, slot);
-    bt_free(slot);
-    for (eng_msub *s = l ? l->head : NULL; s && !taken; s = s->next)
+    for (eng_msub *s = index_head(e, p->name, ck); s && !taken; s = s->next)
         taken = sub_waits(s);
     if (!taken) {
         eng_message probe = {.name = (char *)p->name, .correlation_key = (char *)ck};
@@ -726,9 +736,6 @@ void eng_messages_free(eng_engine *e) {
     it = 0;
     const char *name;
     while (bt_smap_next(&e->message_index, &it, &name, &v))
-        bt_free(v);
-    it = 0;
-    while (bt_smap_next(&e->msub_index, &it, &name, &v))
         bt_free(v);
     bt_map_free(&e->messages);
     bt_smap_free(&e->message_index);

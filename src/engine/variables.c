@@ -105,9 +105,9 @@ void eng_vars_propagate(eng_engine *e, eng_elem *from, const char *name, size_t 
 
 void eng_vars_append(eng_vars *v, char *name, feel_value *value, uint64_t key) {
     if (v->count == v->cap) {
-        /* Two to begin with: most scopes hold a few (and a million waiting
-         * instances add up). */
-        v->cap = v->cap ? v->cap * 2 : 2;
+        /* One to begin with, then doubling: most scopes hold a few (and a
+         * million waiting instances add up). */
+        v->cap = v->cap ? v->cap * 2 : 1;
         v->items = bt_xrealloc(v->items, (size_t)v->cap * sizeof *v->items);
     }
     v->items[v->count++] = (eng_var){name, value, key};

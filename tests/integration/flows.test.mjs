@@ -6,25 +6,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NOW, client, getInstance, rejectsWith, until, untilState, withServer, worker } from './harness.mjs';
+import {
+  NOW, bpmnDoc as doc, client, deployXml as deploy, flow, getInstance, rejectsWith, until, untilState,
+  withServer, worker,
+} from './harness.mjs';
 
 const KEY = /^[1-9][0-9]*$/;
 
-function doc(processId, defs, body) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
-${defs}
-<bpmn:process id="${processId}" isExecutable="true">
-${body}
-</bpmn:process>
-</bpmn:definitions>`;
-}
-
-const flow = (id, from, to) => `<bpmn:sequenceFlow id="${id}" sourceRef="${from}" targetRef="${to}"/>`;
 const task = (id, type, attrs = '') =>
   `<bpmn:serviceTask id="${id}"${attrs}><bpmn:extensionElements><zeebe:taskDefinition type="${type}"/></bpmn:extensionElements></bpmn:serviceTask>`;
 
@@ -81,21 +69,6 @@ const COLLECT = {
     <bpmn:endEvent id="end"/>
     ${flow('f1', 'start', 'each')}${flow('f2', 'each', 'end')}`),
 };
-
-async function deploy(c, models) {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-it-flows-'));
-  try {
-    const files = [];
-    for (const [name, xml] of Object.entries(models)) {
-      const path = join(dir, name);
-      await writeFile(path, xml);
-      files.push(path);
-    }
-    return await c.deployResourcesFromFiles(files);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 async function search(c, method, filter) {
   const r = await c[method]({ filter, page: { limit: 1000 } }, NOW);

@@ -8,7 +8,7 @@
 // else build/baton of the repository.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -293,4 +293,58 @@ export function worker(c, jobType, jobHandler, cfg = {}) {
     pollIntervalMs: 10,
     ...cfg,
   });
+}
+
+// ---- models written by the tests ------------------------------------------------
+
+/** A BPMN document with one executable process `processId` holding `body`
+ *  (and `defs` at definitions level: messages, signals, errors). */
+export function bpmnDoc(processId, defs, body) {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
+${defs}
+<bpmn:process id="${processId}" isExecutable="true">
+${body}
+</bpmn:process>
+</bpmn:definitions>`;
+}
+
+export const flow = (id, from, to) =>
+  `<bpmn:sequenceFlow id="${id}" sourceRef="${from}" targetRef="${to}"/>`;
+
+/** Deploys {fileName: xml} as one deployment (through files, as a user would). */
+export async function deployXml(c, models) {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-it-models-'));
+  try {
+    const files = [];
+    for (const [name, xml] of Object.entries(models)) {
+      const path = join(dir, name);
+      await writeFile(path, xml);
+      files.push(path);
+    }
+    return await c.deployResourcesFromFiles(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts an instance; its key. */
+export async function startInstance(c, processDefinitionId, variables) {
+  const r = await c.createProcessInstance({ processDefinitionId, variables });
+  return r.processInstanceKey;
+}
+
+/** An instance's state, read now. */
+export async function instanceState(c, key) {
+  return (await getInstance(c, key)).state;
+}
+
+/** The value of variable `name` of an instance, from the variable search
+ *  (the server answers once its index holds what was committed before the
+ *  request, so no polling is needed). */
+export async function variableOf(c, processInstanceKey, name) {
+  const r = await c.searchVariables({ filter: { processInstanceKey, name } }, NOW);
+  assert.equal(r.items.length, 1, JSON.stringify(r.items));
+  return JSON.parse(r.items[0].value);
 }

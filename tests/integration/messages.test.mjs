@@ -9,10 +9,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { client, getInstance, rejectsWith, startServer, withServer } from './harness.mjs';
+import {
+  bpmnDoc as doc, client, deployXml, flow, instanceState as state, rejectsWith, startInstance as start,
+  startServer, variableOf, withServer,
+} from './harness.mjs';
 
 const KEY = /^[1-9][0-9]*$/;
 const CLOCK = { args: ['--clock-control', 'on'] };
@@ -22,18 +25,6 @@ const PAYMENT = `<bpmn:message id="paid" name="payment-received">
   <bpmn:extensionElements><zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements>
 </bpmn:message>`;
 
-function doc(processId, defs, body) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
-${defs}
-<bpmn:process id="${processId}" isExecutable="true">
-${body}
-</bpmn:process>
-</bpmn:definitions>`;
-}
-
-const flow = (id, from, to) => `<bpmn:sequenceFlow id="${id}" sourceRef="${from}" targetRef="${to}"/>`;
 const output = (source, target) =>
   `<bpmn:extensionElements><zeebe:ioMapping><zeebe:output source="${source}" target="${target}"/></zeebe:ioMapping></bpmn:extensionElements>`;
 
@@ -64,43 +55,9 @@ const MODELS_XML = {
 <bpmn:message id="doneMsg" name="intake-done"><bpmn:extensionElements><zeebe:subscription correlationKey="=customer"/></bpmn:extensionElements></bpmn:message>`),
 };
 
-async function deployAll(c) {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-it-msg-'));
-  try {
-    const files = [];
-    for (const [name, xml] of Object.entries(MODELS_XML)) {
-      const path = join(dir, name);
-      await writeFile(path, xml);
-      files.push(path);
-    }
-    return await c.deployResourcesFromFiles(files);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function start(c, processDefinitionId, variables) {
-  const r = await c.createProcessInstance({ processDefinitionId, variables });
-  return r.processInstanceKey;
-}
-
-async function state(c, key) {
-  return (await getInstance(c, key)).state;
-}
-
-/** The `outcome` variable of an instance, from the variable search. */
-async function outcome(c, processInstanceKey) {
-  // The server answers a search once its index holds what was committed
-  // before the request, so no polling is needed.
-  const r = await c.searchVariables({ filter: { processInstanceKey, name: 'outcome' } },
-    { consistency: { waitUpToMs: 0 } });
-  assert.equal(r.items.length, 1, JSON.stringify(r.items));
-  return JSON.parse(r.items[0].value);
-}
-
 test('a process waits for a message published after and before its subscription opened', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   // After: the instance waits, a message for another order changes nothing.
   const after = await start(c, 'order', { orderId: 'o-1' });
   const other = await c.publishMessage({ name: 'payment-received', correlationKey: 'o-9', variables: {} });
@@ -121,7 +78,7 @@ test('a process waits for a message published after and before its subscription 
 
 test('time to live runs out on the engine clock; the clock is pinned through the API', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   await c.pinClock({ timestamp: T0 });
   await c.publishMessage({ name: 'payment-received', correlationKey: 'ttl', timeToLive: 60000 });
   await c.pinClock({ timestamp: T0 + 59999 });
@@ -137,7 +94,7 @@ test('time to live runs out on the engine clock; the clock is pinned through the
 
 test('a duplicate messageId is refused while the first is buffered', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   await c.pinClock({ timestamp: T0 });
   const m = { name: 'payment-received', correlationKey: 'dup', timeToLive: 60000, messageId: 'pay-1' };
   await c.publishMessage(m);
@@ -155,28 +112,28 @@ test('a duplicate messageId is refused while the first is buffered', withServer(
 
 test('event-based gateway: the message wins in one instance, the timer in another', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   await c.pinClock({ timestamp: T0 });
   const paid = await start(c, 'race', { orderId: 'fast' });
   const late = await start(c, 'race', { orderId: 'slow' });
   const r = await c.correlateMessage({ name: 'payment-received', correlationKey: 'fast' });
   assert.equal(r.processInstanceKey, paid);
   assert.equal(await state(c, paid), 'COMPLETED');
-  assert.equal(await outcome(c, paid), 'message');
+  assert.equal(await variableOf(c, paid, 'outcome'), 'message');
   // The other waits until the hour passes on the engine clock; then its
   // message comes too late.
   await c.pinClock({ timestamp: T0 + 3600000 - 1 });
   assert.equal(await state(c, late), 'ACTIVE');
   await c.pinClock({ timestamp: T0 + 3600000 });
   assert.equal(await state(c, late), 'COMPLETED');
-  assert.equal(await outcome(c, late), 'timer');
+  assert.equal(await variableOf(c, late, 'outcome'), 'timer');
   await rejectsWith(c.correlateMessage({ name: 'payment-received', correlationKey: 'slow' }), 404,
     'correlate after the timer won');
 }, CLOCK));
 
 test('correlation answers the instance it reached, 404 when nothing waits', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   const e = await rejectsWith(c.correlateMessage({ name: 'payment-received', correlationKey: 'none' }), 404, 'nothing waits');
   assert.match(e.detail, /payment-received/);
   const pi = await start(c, 'order', { orderId: 'none' }); // the message above was not buffered
@@ -189,7 +146,7 @@ test('correlation answers the instance it reached, 404 when nothing waits', with
 
 test('a message start event: one instance per correlation key at a time', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   const first = await c.correlateMessage({ name: 'order-placed', correlationKey: 'cust-1', variables: { customer: 'cust-1' } });
   assert.equal(await state(c, first.processInstanceKey), 'ACTIVE');
   // Same key while the first runs: buffered, no second instance yet.
@@ -208,7 +165,7 @@ test('a buffered message survives a SIGKILL of the server', async () => {
   try {
     const s1 = await startServer({ dataDir });
     const c1 = client(s1);
-    await deployAll(c1);
+    await deployXml(c1, MODELS_XML);
     await c1.publishMessage({ name: 'payment-received', correlationKey: 'k', timeToLive: 3600000, messageId: 'once', variables: { kept: 1 } });
     const waiting = await start(c1, 'order', { orderId: 'w' });
     c1.stopAllWorkers();

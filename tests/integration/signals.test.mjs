@@ -7,25 +7,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { client, getInstance, rejectsWith, withServer } from './harness.mjs';
+import {
+  bpmnDoc as doc, client, deployXml, flow, instanceState as state, rejectsWith, startInstance as start,
+  variableOf as variable, withServer,
+} from './harness.mjs';
 
 const KEY = /^[1-9][0-9]*$/;
 
-function doc(processId, defs, body) {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
-${defs}
-<bpmn:process id="${processId}" isExecutable="true">
-${body}
-</bpmn:process>
-</bpmn:definitions>`;
-}
-
-const flow = (id, from, to) => `<bpmn:sequenceFlow id="${id}" sourceRef="${from}" targetRef="${to}"/>`;
 const SIGNALS = `<bpmn:signal id="closing" name="store-closing"/>
 <bpmn:signal id="opening" name="store-opening"/>`;
 const waitFor = (processId) => doc(processId, SIGNALS, `
@@ -53,40 +41,10 @@ const MODELS_XML = {
     ${flow('f1', 'start', 'announce')}`),
 };
 
-async function deployAll(c) {
-  const dir = await mkdtemp(join(tmpdir(), 'baton-it-sig-'));
-  try {
-    const files = [];
-    for (const [name, xml] of Object.entries(MODELS_XML)) {
-      const path = join(dir, name);
-      await writeFile(path, xml);
-      files.push(path);
-    }
-    return await c.deployResourcesFromFiles(files);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function start(c, processDefinitionId, variables) {
-  const r = await c.createProcessInstance({ processDefinitionId, variables });
-  return r.processInstanceKey;
-}
-
-async function state(c, key) {
-  return (await getInstance(c, key)).state;
-}
-
 /** The value of variable `name` of an instance, from the variable search. */
-async function variable(c, processInstanceKey, name) {
-  const r = await c.searchVariables({ filter: { processInstanceKey, name } }, { consistency: { waitUpToMs: 0 } });
-  assert.equal(r.items.length, 1, JSON.stringify(r.items));
-  return JSON.parse(r.items[0].value);
-}
-
 test('one broadcast releases every waiting instance of every process', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   // Broadcast before anyone waits: not kept.
   const early = await c.broadcastSignal({ signalName: 'store-closing' });
   assert.match(early.signalKey, KEY);
@@ -106,7 +64,7 @@ test('one broadcast releases every waiting instance of every process', withServe
 
 test('a signal start event starts one instance per broadcast', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   await c.broadcastSignal({ signalName: 'store-opening', variables: { day: 'mon' } });
   await c.broadcastSignal({ signalName: 'store-opening', variables: { day: 'tue' } });
   const { jobs } = await c.activateJobs({ type: 'unlock', worker: 'it', timeout: 60000, maxJobsToActivate: 10, requestTimeout: -1 });
@@ -118,7 +76,7 @@ test('a signal start event starts one instance per broadcast', withServer(async 
 
 test('a signal end event reaches the waiting instances in the same command', withServer(async (s) => {
   const c = client(s);
-  await deployAll(c);
+  await deployXml(c, MODELS_XML);
   const till = await start(c, 'till');
   const lights = await start(c, 'lights');
   const manager = await start(c, 'manager', { reason: 'holiday' });

@@ -517,3 +517,39 @@ void cli_table_print(FILE *to, const char *const *header, int n_cols, const char
         }
     }
 }
+
+int cli_body_variables(bt_buf *body, const char *variables) {
+    bt_error err = {0};
+    bt_buf_puts(body, ",\"variables\":");
+    if (cli_json_object_text(variables, strlen(variables), body, &err) == BT_OK)
+        return 0;
+    fprintf(stderr, "error: --variables is %s\n", err.message);
+    return err.code == BT_ENOMEM ? 1 : 2;
+}
+
+int cli_post_print_key(const cli_client_config *cfg, const char *path, const char *body,
+                       const char *field) {
+    cli_client *c;
+    if (cli_client_new(cfg, &c) != BT_OK)
+        return 1;
+    cli_response r = {0};
+    int status = cli_call_text(c, "POST", path, body, 0, &r);
+    if (status == 0) {
+        feel_value *doc = NULL;
+        size_t len = 0;
+        const char *k = NULL;
+        if (feel_value_from_json(r.body.data, r.body.len, &doc, NULL) == BT_OK &&
+            feel_value_type(doc) == FEEL_CONTEXT)
+            k = feel_string_ptr(feel_context_get(doc, field, strlen(field)), &len);
+        if (k) {
+            printf("%.*s\n", (int)len, k);
+        } else {
+            fprintf(stderr, "error: the answer has no %s\n", field);
+            status = 1;
+        }
+        feel_value_unref(doc);
+    }
+    cli_response_free(&r);
+    cli_client_free(c);
+    return status;
+}

@@ -133,6 +133,16 @@ int cli_search(const cli_client_config *cfg, const char *path, json_t *body, con
  * and returns 0. Otherwise returns BT_EINVAL with err's message saying why
  * ("not JSON: ..." or "not an object"), or BT_ENOMEM. */
 int cli_json_object_text(const char *json, size_t len, bt_buf *out, bt_error *err);
+/* Appends `,"variables":<the object>` to a request body being built; on a
+ * bad --variables prints why and returns the exit status (2, or 1 when out
+ * of memory), else 0. */
+int cli_body_variables(bt_buf *body, const char *variables);
+
+/* POSTs the JSON text body to path on the server of cfg and prints the
+ * string member `field` of the answer (a key) on a line. Returns the exit
+ * status: 0, or 1 with the failure printed. */
+int cli_post_print_key(const cli_client_config *cfg, const char *path, const char *body,
+                       const char *field);
 
 /* ---- small helpers shared by the commands --------------------------------- */
 

@@ -14,7 +14,6 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "feel/feel.h"
 
 static const char usage_text[] =
     "usage: baton publish NAME [--key CORRELATION_KEY] [--variables JSON]\n"
@@ -79,14 +78,10 @@ int cli_cmd_publish(int argc, char **argv) {
         bt_buf_puts(&body, ",\"correlationKey\":");
         bt_buf_json_string(&body, key, strlen(key));
     }
-    if (variables) {
-        bt_error err = {0};
-        bt_buf_puts(&body, ",\"variables\":");
-        if (cli_json_object_text(variables, strlen(variables), &body, &err) != BT_OK) {
-            fprintf(stderr, "error: --variables is %s\n", err.message);
-            bt_buf_free(&body);
-            return err.code == BT_ENOMEM ? 1 : 2;
-        }
+    int status = variables ? cli_body_variables(&body, variables) : 0;
+    if (status) {
+        bt_buf_free(&body);
+        return status;
     }
     if (have_ttl)
         bt_buf_printf(&body, ",\"timeToLive\":%ld", ttl);
@@ -100,33 +95,9 @@ int cli_cmd_publish(int argc, char **argv) {
         return 1;
     }
 
-    cli_client *c;
-    if (cli_client_new(&cfg, &c) != BT_OK) {
-        bt_buf_free(&body);
-        return 1;
-    }
-    cli_response r = {0};
-    int status = cli_call_text(c, "POST",
-                               correlate ? "/v2/messages/correlation" : "/v2/messages/publication",
-                               body.data, 0, &r);
-    if (status == 0) {
-        feel_value *doc = NULL;
-        const char *field = correlate ? "processInstanceKey" : "messageKey";
-        size_t len = 0;
-        const char *k = NULL;
-        if (feel_value_from_json(r.body.data, r.body.len, &doc, NULL) == BT_OK &&
-            feel_value_type(doc) == FEEL_CONTEXT)
-            k = feel_string_ptr(feel_context_get(doc, field, strlen(field)), &len);
-        if (k) {
-            printf("%.*s\n", (int)len, k);
-        } else {
-            fprintf(stderr, "error: the answer has no %s\n", field);
-            status = 1;
-        }
-        feel_value_unref(doc);
-    }
-    cli_response_free(&r);
+    status = cli_post_print_key(&cfg,
+                                correlate ? "/v2/messages/correlation" : "/v2/messages/publication",
+                                body.data, correlate ? "processInstanceKey" : "messageKey");
     bt_buf_free(&body);
-    cli_client_free(c);
     return status;
 }

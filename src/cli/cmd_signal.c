@@ -10,7 +10,6 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "feel/feel.h"
 
 static const char usage_text[] =
     "usage: baton signal NAME [--variables JSON] [connection options]\n"
@@ -52,14 +51,10 @@ int cli_cmd_signal(int argc, char **argv) {
     bt_buf body = BT_BUF_INIT;
     bt_buf_puts(&body, "{\"signalName\":");
     bt_buf_json_string(&body, name, strlen(name));
-    if (variables) {
-        bt_error err = {0};
-        bt_buf_puts(&body, ",\"variables\":");
-        if (cli_json_object_text(variables, strlen(variables), &body, &err) != BT_OK) {
-            fprintf(stderr, "error: --variables is %s\n", err.message);
-            bt_buf_free(&body);
-            return err.code == BT_ENOMEM ? 1 : 2;
-        }
+    int status = variables ? cli_body_variables(&body, variables) : 0;
+    if (status) {
+        bt_buf_free(&body);
+        return status;
     }
     bt_buf_putc(&body, '}');
     if (body.failed) {
@@ -67,30 +62,7 @@ int cli_cmd_signal(int argc, char **argv) {
         return 1;
     }
 
-    cli_client *c;
-    if (cli_client_new(&cfg, &c) != BT_OK) {
-        bt_buf_free(&body);
-        return 1;
-    }
-    cli_response r = {0};
-    int status = cli_call_text(c, "POST", "/v2/signals/broadcast", body.data, 0, &r);
-    if (status == 0) {
-        feel_value *doc = NULL;
-        size_t len = 0;
-        const char *k = NULL;
-        if (feel_value_from_json(r.body.data, r.body.len, &doc, NULL) == BT_OK &&
-            feel_value_type(doc) == FEEL_CONTEXT)
-            k = feel_string_ptr(feel_context_get(doc, "signalKey", 9), &len);
-        if (k) {
-            printf("%.*s\n", (int)len, k);
-        } else {
-            fprintf(stderr, "error: the answer has no signalKey\n");
-            status = 1;
-        }
-        feel_value_unref(doc);
-    }
-    cli_response_free(&r);
+    status = cli_post_print_key(&cfg, "/v2/signals/broadcast", body.data, "signalKey");
     bt_buf_free(&body);
-    cli_client_free(c);
     return status;
 }

@@ -112,14 +112,10 @@ int cli_cmd_start(int argc, char **argv) {
     bt_buf body = BT_BUF_INIT;
     bt_buf_puts(&body, "{\"processDefinitionId\":");
     bt_buf_json_string(&body, process_id, strlen(process_id));
-    if (variables) {
-        bt_error err = {0};
-        bt_buf_puts(&body, ",\"variables\":");
-        if (cli_json_object_text(variables, strlen(variables), &body, &err) != BT_OK) {
-            fprintf(stderr, "error: --variables is %s\n", err.message);
-            bt_buf_free(&body);
-            return err.code == BT_ENOMEM ? 1 : 2;
-        }
+    int bad = variables ? cli_body_variables(&body, variables) : 0;
+    if (bad) {
+        bt_buf_free(&body);
+        return bad;
     }
     if (version > 0)
         bt_buf_printf(&body, ",\"processDefinitionVersion\":%ld", version);

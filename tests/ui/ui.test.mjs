@@ -410,6 +410,65 @@ test('modeler: a deploy error is shown on its element; an edited model deploys a
   await page.locator('#process-canvas .djs-element[data-element-id="BookHotel"]', { hasText: 'Book hotel room' }).waitFor();
 });
 
+test('instance: an instance waiting for a message shows it, and the message when it came', { skip }, async () => {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://baton.test">
+  <bpmn:message id="paid" name="payment-received"><bpmn:extensionElements>
+    <zeebe:subscription correlationKey="=orderId"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="ui-wait" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:intermediateCatchEvent id="waitPayment" name="Wait for payment"><bpmn:messageEventDefinition messageRef="paid"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="waitPayment"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="waitPayment" targetRef="end"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia"><bpmndi:BPMNPlane id="plane" bpmnElement="ui-wait">
+    <bpmndi:BPMNShape id="s_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="w_di" bpmnElement="waitPayment"><dc:Bounds x="200" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="e_di" bpmnElement="end"><dc:Bounds x="300" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="236" y="118"/><di:waypoint x="300" y="118"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>`;
+  const form = new FormData();
+  form.append('resources', new Blob([xml], { type: 'application/xml' }), 'ui-wait.bpmn');
+  await rest('POST', '/v2/deployments', form);
+  const { processInstanceKey: pi } = await rest('POST', '/v2/process-instances', {
+    processDefinitionId: 'ui-wait', variables: { orderId: 'o-42' },
+  });
+  await page.goto(`${server.url}/ui/instances/${pi}`);
+  await page.locator('#instance-canvas[data-ready="true"]').waitFor();
+  await page.click('[data-tab="history"]');
+  const waiting = page.locator('.timeline .tl-text', { hasText: 'Waiting for message payment-received at Wait for payment' });
+  await waiting.waitFor();
+  assert.match(await waiting.textContent(), /correlation key o-42/);
+  await rest('POST', '/v2/messages/publication', { name: 'payment-received', correlationKey: 'o-42' });
+  await until(async () => (await instance(pi)).state === 'COMPLETED', 'the instance completes');
+  await page.goto(`${server.url}/ui/instances/${pi}`);
+  await page.locator('#instance-canvas[data-ready="true"]').waitFor();
+  assert.ok((await classesOf('instance-canvas', 'waitPayment')).includes('bt-completed'));
+  await page.click('[data-tab="history"]');
+  await page.locator('.timeline .tl-text', { hasText: 'Message payment-received received at Wait for payment' }).waitFor();
+  await shot('instance-message');
+
+  // A model deployed without a diagram (no BPMNDI): the page says so and
+  // still shows the instance.
+  const bare = new FormData();
+  bare.append('resources', new Blob([xml.replace(/<bpmndi:BPMNDiagram[\s\S]*<\/bpmndi:BPMNDiagram>/, '')
+    .replace('id="ui-wait"', 'id="ui-bare"').replace('bpmnElement="ui-wait"', '')], { type: 'application/xml' }), 'ui-bare.bpmn');
+  await rest('POST', '/v2/deployments', bare);
+  const { processInstanceKey: barePi } = await rest('POST', '/v2/process-instances', {
+    processDefinitionId: 'ui-bare', variables: { orderId: 'o-43' },
+  });
+  await page.goto(`${server.url}/ui/instances/${barePi}`);
+  await page.locator('#instance-canvas[data-ready="true"]').waitFor();
+  assert.match(await page.locator('.no-diagram').textContent(), /No diagram to show/);
+  assert.match(await page.locator('.page-header h1').textContent(), /active/);
+});
+
 test('auth: with --basic the UI needs the API credentials', { skip }, async () => {
   const secured = await startServer(['--basic', 'ops:s3cret']);
   const noAuth = await fetch(`${secured.url}/ui/processes`);

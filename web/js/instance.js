@@ -63,6 +63,7 @@ export async function render(main, { params }) {
   );
 
   let viewer = null;
+  let noDiagram = false; /* the model has no diagram (BPMNDI) to draw */
   let tab = 'variables';
   let data = null;
   let stopped = false;
@@ -91,8 +92,18 @@ export async function render(main, { params }) {
       }
       const history = await historyP;
       if (stopped) return;
-      const first = !viewer;
-      if (first) viewer = await showDiagram(canvas, await api.definitionXml(inst.processDefinitionKey));
+      const first = !viewer && !noDiagram;
+      if (first) {
+        try {
+          viewer = await showDiagram(canvas, await api.definitionXml(inst.processDefinitionKey));
+        } catch (err) {
+          // A model deployed without diagram interchange (BPMNDI) has
+          // nothing to draw; the rest of the page still works.
+          if (err.status) throw err;
+          noDiagram = true;
+          canvas.append(h('p', { class: 'muted no-diagram' }, `No diagram to show: ${err.message}`));
+        }
+      }
       if (stopped) return;
       data = {
         inst,
@@ -226,6 +237,7 @@ export async function render(main, { params }) {
   }
 
   function drawDiagram() {
+    if (!viewer) return;
     const canvasSvc = viewer.get('canvas');
     const overlays = viewer.get('overlays');
     for (const el of elements(viewer))
@@ -521,6 +533,20 @@ export async function render(main, { params }) {
         return { kind: 'term', text: `Timer ${elementName(v.targetElementId)} canceled`, sub: '' };
       return null;
     }
+    if (r.valueType === 'PROCESS_MESSAGE_SUBSCRIPTION') {
+      const key = v.correlationKey ? `correlation key ${v.correlationKey}` : '';
+      if (r.intent === 'CREATED')
+        return { kind: 'start', text: `Waiting for message ${v.messageName} at ${elementName(v.elementId)}`, sub: key };
+      if (r.intent === 'CORRELATED')
+        return { kind: 'done', text: `Message ${v.messageName} received at ${elementName(v.elementId)}`, sub: key };
+      return null; /* DELETED: the element was left, its own line says so */
+    }
+    if (r.valueType === 'MESSAGE_START_EVENT_SUBSCRIPTION' && r.intent === 'CORRELATED')
+      return { kind: 'start', text: `Started by message ${v.messageName}`, sub: v.correlationKey ? `correlation key ${v.correlationKey}` : '' };
+    if (r.valueType === 'SIGNAL_SUBSCRIPTION' && r.intent === 'CREATED')
+      return { kind: 'start', text: `Waiting for signal ${v.signalName} at ${elementName(v.catchEventId)}`, sub: '' };
+    if (r.valueType === 'PROCESS_EVENT' && r.intent === 'TRIGGERED' && v.signalName)
+      return { kind: 'done', text: `Signal ${v.signalName} caught at ${elementName(v.targetElementId)}`, sub: '' };
     if (r.valueType === 'VARIABLE' && (r.intent === 'CREATED' || r.intent === 'UPDATED'))
       return { kind: 'var', text: `Variable ${v.name} ${r.intent === 'CREATED' ? 'created' : 'updated'}`, sub: pretty(v.value ?? '') };
     return null;

@@ -2,7 +2,8 @@
 # End-to-end benchmark of `baton serve`: starts a server on a fresh data
 # directory (durable: fsync'd group commits), deploys bench/models, and runs
 # the load generator (bench/e2e_bench.c) for the one-task process at full
-# speed and at 1,000 instances/s, and for the trip saga. Usage: bench/e2e.sh [N]
+# speed and at 1,000 instances/s, for the trip saga, and for message
+# correlation over REST. Usage: bench/e2e.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20000}
@@ -21,10 +22,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 url=http://127.0.0.1:$port
-for m in bench/models/one-task.bpmn bench/models/trip-saga.bpmn; do
+for m in bench/models/one-task.bpmn bench/models/trip-saga.bpmn bench/models/order-message.bpmn; do
   curl -sf -F "resources=@$m" "$url/v2/deployments" >/dev/null
 done
 echo "# machine: $(nproc) cores, $(uname -sr); server and load generator share it"
 ${BUILD_DIR:-build/release}/baton-bench-e2e --url "$url" --workload one-task --instances "$n"
 ${BUILD_DIR:-build/release}/baton-bench-e2e --url "$url" --workload one-task --instances 10000 --rate 1000
 ${BUILD_DIR:-build/release}/baton-bench-e2e --url "$url" --workload trip-saga --instances $((n / 2))
+${BUILD_DIR:-build/release}/baton-bench-e2e --url "$url" --workload order-message --instances "$n" --workers 8

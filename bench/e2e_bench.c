@@ -15,7 +15,13 @@
  * ends the instance: `work` for one-task; book-flight or cancel-hotel for
  * the trip saga). Every acknowledgement is durable (fsync'd group commit).
  *
- * Usage: baton-bench-e2e --url http://127.0.0.1:8080 --workload one-task|trip-saga
+ * The order-message workload runs in two phases: the starters create N
+ * instances that wait for a message (correlation key o-<n>), then W
+ * correlator threads, each one connection, POST /v2/messages/correlation
+ * for every instance; a correlation's latency is its request's round trip
+ * (the instance has completed when it is acknowledged).
+ *
+ * Usage: baton-bench-e2e --url http://127.0.0.1:8080 --workload one-task|trip-saga|order-message
  *          [--instances N] [--rate N] [--starters S] [--workers W] [--fail-every K]
  * The server must have bench/models/<workload>.bpmn deployed (bench/e2e.sh
  * does everything: starts a server on a fresh data directory, deploys, runs).
@@ -126,6 +132,10 @@ static unsigned long long json_key(const char *json, const char *name) {
     return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
 }
 
+static bool message_workload(void) {
+    return !strcmp(workload, "order-message");
+}
+
 static void *starter(void *arg) {
     long id = (long)arg;
     CURL *c = curl_easy_init();
@@ -138,6 +148,10 @@ static void *starter(void *arg) {
         long n = atomic_fetch_add(&started, 1);
         if (n >= total)
             break;
+        if (message_workload())
+            snprintf(body, sizeof body,
+                     "{\"processDefinitionId\":\"%s\",\"variables\":{\"orderId\":\"o-%ld\"}}",
+                     workload, n);
         if (rate > 0) { /* pace: instance n starts at t0 + n / rate */
             double due = t0 + (double)n / (double)rate, wait = due - now_s();
             if (wait > 0)
@@ -215,6 +229,38 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* Correlates the message of instance n (0..total) for each n it takes. */
+static atomic_long correlated_next;
+
+static void *correlator(void *arg) {
+    (void)arg;
+    CURL *c = curl_easy_init();
+    response r = {0};
+    char body[160];
+    for (;;) {
+        long n = atomic_fetch_add(&correlated_next, 1);
+        if (n >= total)
+            break;
+        snprintf(body, sizeof body,
+                 "{\"name\":\"payment-received\",\"correlationKey\":\"o-%ld\","
+                 "\"variables\":{\"paid\":true}}",
+                 n);
+        double s = now_s();
+        if (post(c, "/v2/messages/correlation", body, &r) != 200 ||
+            !json_key(r.data, "processInstanceKey")) {
+            atomic_fetch_add(&errors, 1);
+            continue;
+        }
+        long i = atomic_fetch_add(&n_latencies, 1);
+        if (i < MAX_INSTANCES)
+            latencies[i] = now_s() - s;
+        atomic_fetch_add(&finished, 1);
+    }
+    free(r.data);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -251,6 +297,35 @@ int main(int argc, char **argv) {
     const char *const *types = strcmp(workload, "one-task") ? trip : one;
     pthread_t th[64];
     int n = 0;
+    if (message_workload()) {
+        t0 = now_s();
+        for (long i = 0; i < n_starters && n < 64; i++)
+            pthread_create(&th[n++], NULL, starter, (void *)i);
+        for (int i = 0; i < n; i++)
+            pthread_join(th[i], NULL);
+        double created = now_s() - t0;
+        long errs = atomic_load(&errors);
+        n = 0;
+        t0 = now_s();
+        for (int i = 0; i < n_workers && n < 64; i++)
+            pthread_create(&th[n++], NULL, correlator, NULL);
+        for (int i = 0; i < n; i++)
+            pthread_join(th[i], NULL);
+        double secs = now_s() - t0;
+        long k = atomic_load(&n_latencies);
+        qsort(latencies, (size_t)k, sizeof *latencies, cmp_double);
+        printf("engine=baton-serve workload=order-message instances=%ld create_errors=%ld "
+               "instances_per_sec=%.0f correlated=%ld errors=%ld seconds=%.2f "
+               "correlations_per_sec=%.0f p50_ms=%.1f p99_ms=%.1f starters=%d correlators=%d\n",
+               total, errs, (total - errs) / created, atomic_load(&finished),
+               atomic_load(&errors) - errs, secs, atomic_load(&finished) / secs,
+               k ? latencies[k / 2] * 1000 : 0, k ? latencies[k * 99 / 100] * 1000 : 0, n_starters,
+               n_workers);
+        free(slots);
+        free(latencies);
+        curl_global_cleanup();
+        return atomic_load(&errors) ? 1 : 0;
+    }
     t0 = now_s();
     for (int i = 0; i < n_workers && n < 64; i++)
         pthread_create(&th[n++], NULL, worker, (void *)types);

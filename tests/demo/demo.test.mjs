@@ -20,6 +20,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BATON_BIN = process.env.BATON_BIN || join(REPO, 'build', 'baton');
 const EXAMPLE = join(REPO, 'examples', 'trip-booking');
 const SAGA = join(EXAMPLE, 'trip-booking.bpmn');
+const GROUP = join(EXAMPLE, 'group-trip.bpmn');
 const SHARED = process.env.BATON_SHARED || join(REPO, '..', 'shared');
 const SEED_MODEL = join(SHARED, 'reference', 'trip-booking', 'zeebe_aws_trip-booking.bpmn');
 const SEED_REQUEST = join(SHARED, 'reference', 'trip-booking', 'zeebe_request.json');
@@ -77,9 +78,9 @@ async function launch(cmd, args, { env = {}, announce, cwd } = {}) {
   return child;
 }
 
-async function startBaton() {
+async function startBaton(extra = []) {
   const dataDir = await mkdtemp(join(tmpdir(), 'baton-demo-'));
-  const baton = await launch(BATON_BIN, ['serve', '--port', '0', '--data', dataDir], {
+  const baton = await launch(BATON_BIN, ['serve', '--port', '0', '--data', dataDir, ...extra], {
     announce: /listening on http:\/\/[^\s:]+:(\d+)/,
   });
   await until(async () => (await fetch(`${baton.url}/v2/status`).catch(() => null))?.status === 204, {
@@ -366,5 +367,83 @@ describe("the seed's Zeebe model (job type lambda) with a baton worker", { skip:
       '/hotel/cancel 200',
     ]);
     assert.equal(bookings.filter((b) => b.status === 'booked').length, 0);
+  });
+});
+
+// ---- a group trip: one flight per traveller, then the payment --------------
+
+describe('group-trip: a flight per traveller (multi-instance), then a message or a timeout', () => {
+  let baton, functions;
+  const travellers = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing'];
+
+  before(async () => {
+    // The engine's clock can be pinned (PUT /v2/clock): the payment window
+    // passes without waiting for it.
+    baton = await startBaton(['--clock-control', 'on']);
+    functions = await startFunctions();
+    await deploy(baton.url, GROUP);
+  });
+
+  after(async () => {
+    await functions?.stop();
+    if (baton) assert.deepEqual(await baton.stop(), { code: 0, signal: null }, baton.output());
+  });
+
+  const start = (tripId, extra = {}) =>
+    ok('POST', `${baton.url}/v2/process-instances`, {
+      processDefinitionId: 'group-trip',
+      variables: { tripId, travellers, destination: 'Lisbon', functionsUrl: functions.url, ...extra },
+    });
+
+  /** Waits until the trip waits for its payment; its bookings then. */
+  async function waitingForPayment(key, tripId) {
+    await until(
+      async () => {
+        const els = await search(baton.url, 'element-instances', { processInstanceKey: key, elementId: 'WaitForPayment' });
+        return els.some((e) => e.state === 'ACTIVE');
+      },
+      { what: `${tripId} waiting for its payment` },
+    );
+    return tripState(functions.url, tripId);
+  }
+
+  test('paid: one hotel, a flight per traveller in order, the payment message ends the trip', async () => {
+    const { processInstanceKey: key } = await start('group-1');
+    const { bookings, calls } = await waitingForPayment(key, 'group-1');
+    const flights = bookings.filter((b) => b.kind === 'flight');
+    assert.deepEqual(flights.map((f) => f.request.passenger).sort(), [...travellers].sort());
+    assert.equal(new Set(calls.filter((c) => c.path === '/flight/book').map((c) => c.idempotencyKey)).size, 3,
+      'one Idempotency-Key per flight');
+    // The booking ids came back in the travellers' order.
+    const [collected] = await search(baton.url, 'variables', { processInstanceKey: key, name: 'flights' });
+    const byPassenger = Object.fromEntries(flights.map((f) => [f.request.passenger, f.bookingId]));
+    assert.deepEqual(JSON.parse(collected.value), travellers.map((t) => byPassenger[t]));
+
+    await ok('POST', `${baton.url}/v2/messages/publication`, { name: 'trip-paid', correlationKey: 'group-1' });
+    await completed(baton.url, key);
+    const done = await completedElements(baton.url, key);
+    assert.ok(done.includes('TripBooked') && !done.includes('TripCancelled'), done.join());
+    const after = await tripState(functions.url, 'group-1');
+    assert.deepEqual(after.bookings.map((b) => b.status), ['booked', 'booked', 'booked', 'booked']);
+  });
+
+  test('overdue: the payment window passes on the engine clock, flights then hotel are cancelled', async () => {
+    const { processInstanceKey: key } = await start('group-2', { paymentWindow: 'PT1H' });
+    await waitingForPayment(key, 'group-2');
+    await ok('PUT', `${baton.url}/v2/clock`, { timestamp: Date.now() + 2 * 3600 * 1000 }, 204);
+    try {
+      await completed(baton.url, key);
+    } finally {
+      await ok('POST', `${baton.url}/v2/clock/reset`, {}, 204);
+    }
+    const done = await completedElements(baton.url, key);
+    assert.ok(done.includes('TripCancelled') && !done.includes('TripBooked'), done.join());
+    const { bookings, calls } = await tripState(functions.url, 'group-2');
+    assert.deepEqual(bookings.map((b) => `${b.kind} ${b.status}`).sort(),
+      ['flight cancelled', 'flight cancelled', 'flight cancelled', 'hotel cancelled']);
+    // The flights are undone before the hotel (the last booking first).
+    const cancels = calls.filter((c) => c.path.endsWith('/cancel')).map((c) => c.path);
+    assert.equal(cancels[cancels.length - 1], '/hotel/cancel', cancels.join());
+    assert.ok(cancels.filter((c) => c === '/flight/cancel').length >= 1, cancels.join());
   });
 });

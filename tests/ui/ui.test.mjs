@@ -469,6 +469,38 @@ test('instance: an instance waiting for a message shows it, and the message when
   assert.match(await page.locator('.page-header h1').textContent(), /active/);
 });
 
+test('instance: a call activity links the parent and the called instance', { skip }, async () => {
+  const doc = (id, body) => `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-${id}" targetNamespace="http://baton.test">
+  <bpmn:process id="${id}" isExecutable="true">${body}</bpmn:process>
+</bpmn:definitions>`;
+  const form = new FormData();
+  form.append('resources', new Blob([doc('ui-parent', `
+    <bpmn:startEvent id="s"/>
+    <bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="ui-child"/></bpmn:extensionElements></bpmn:callActivity>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/>`)],
+  { type: 'application/xml' }), 'ui-parent.bpmn');
+  form.append('resources', new Blob([doc('ui-child', `
+    <bpmn:startEvent id="s"/>
+    <bpmn:serviceTask id="w"><bpmn:extensionElements><zeebe:taskDefinition type="ui-child-work"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/><bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>`)],
+  { type: 'application/xml' }), 'ui-child.bpmn');
+  await rest('POST', '/v2/deployments', form);
+  const { processInstanceKey: parent } = await rest('POST', '/v2/process-instances', { processDefinitionId: 'ui-parent' });
+  await page.goto(`${server.url}/ui/instances/${parent}`);
+  await page.locator('#instance-canvas[data-ready="true"]').waitFor();
+  const child = page.locator('.calls a', { hasText: 'ui-child' });
+  await child.waitFor();
+  await child.click();
+  await page.locator('.calls a', { hasText: `instance ${parent}` }).waitFor();
+  assert.match(await page.locator('.page-header h1').textContent(), /active/);
+  assert.equal(await page.locator('.page-actions .btn-danger').count(), 0, 'a called instance is not cancelled on its own');
+  await shot('instance-called');
+});
+
 test('auth: with --basic the UI needs the API credentials', { skip }, async () => {
   const secured = await startServer(['--basic', 'ops:s3cret']);
   const noAuth = await fetch(`${secured.url}/ui/processes`);

@@ -77,11 +77,13 @@ export async function render(main, { params }) {
       const f = { processInstanceKey: key };
       const historyP = loadHistory();
       historyP.catch(() => {}); // awaited below; not unhandled if a search fails first
-      const [elems, incidents, jobs, vars] = await Promise.all([
+      const [elems, incidents, jobs, vars, called] = await Promise.all([
         api.search('element-instances', { filter: f, limit: 10000 }),
         api.search('incidents', { filter: f, limit: 1000 }),
         api.search('jobs', { filter: f, limit: 1000 }),
         api.search('variables', { filter: f, limit: 10000 }),
+        // the instances its call activities started
+        api.search('process-instances', { filter: { parentProcessInstanceKey: key }, limit: 100 }),
       ]);
       let flows = null;
       try {
@@ -111,6 +113,7 @@ export async function render(main, { params }) {
         incidents: incidents.items.filter((i) => !i.state || i.state === 'ACTIVE'),
         jobs: jobs.items,
         vars: vars.items,
+        called: called.items,
         flows,
         history,
       };
@@ -152,13 +155,38 @@ export async function render(main, { params }) {
           ` · started ${fmtDate(inst.startDate)}`,
           inst.endDate ? ` · ended ${fmtDate(inst.endDate)} (${fmtDuration(inst.startDate, inst.endDate)})` : '',
         ),
+        callLinks(inst),
       ),
       h(
         'div',
         { class: 'page-actions' },
         h('button', { class: 'btn', onclick: () => load() }, 'Refresh'),
-        inst.state === 'ACTIVE' ? h('button', { class: 'btn btn-danger', onclick: cancel }, 'Cancel instance') : null,
+        // a called instance ends with its call activity: only the root is cancelled
+        inst.state === 'ACTIVE' && !inst.parentProcessInstanceKey
+          ? h('button', { class: 'btn btn-danger', onclick: cancel }, 'Cancel instance')
+          : null,
       ),
+    );
+  }
+
+  // Call activities: the instance that called this one, and those it called.
+  function callLinks(inst) {
+    const parent = inst.parentProcessInstanceKey;
+    const called = data.called || [];
+    if (!parent && !called.length) return null;
+    const shown = called.slice(0, 5);
+    return h(
+      'div',
+      { class: 'meta calls' },
+      parent ? ['called by ', link(`/ui/instances/${parent}`, `instance ${parent}`)] : null,
+      parent && shown.length ? ' · ' : '',
+      shown.length ? 'calls ' : '',
+      shown.map((c, i) => [
+        i ? ', ' : '',
+        link(`/ui/instances/${c.processInstanceKey}`, `${c.processDefinitionId} ${c.processInstanceKey}`),
+        c.hasIncident ? ' (incident)' : '',
+      ]),
+      called.length > shown.length ? ` and ${called.length - shown.length} more` : '',
     );
   }
 

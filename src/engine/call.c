@@ -119,14 +119,39 @@ static char *called_process_id(eng_engine *e, eng_elem *el, char *msg, size_t ms
     return id;
 }
 
-/* The definition to call: the latest version of the process the call
- * activity names. NULL with msg when there is none to start. */
+static bool same_deployment(const eng_definition *d, const void *caller) {
+    return d->deployment_key == ((const eng_definition *)caller)->deployment_key;
+}
+
+static bool has_version_tag(const eng_definition *d, const void *tag) {
+    return d->process->version_tag && strcmp(d->process->version_tag, tag) == 0;
+}
+
+/* The definition to call: the version of the process the call activity
+ * names that its bindingType picks (the latest; the one deployed with the
+ * caller; the newest with the version tag). NULL with msg when there is
+ * none to start. */
 static eng_definition *called_definition(eng_engine *e, eng_elem *el, char *msg, size_t msg_size) {
     char *id = called_process_id(e, el, msg, msg_size);
     if (!id)
         return NULL;
-    eng_definition *def = eng_definition_latest(e, id);
-    if (!def)
+    const bpmn_element *m = eng_elem_model(el);
+    eng_definition *def = m->binding == BPMN_BINDING_DEPLOYMENT
+                              ? eng_definition_newest(e, id, same_deployment, el->inst->def)
+                          : m->binding == BPMN_BINDING_VERSION_TAG
+                              ? eng_definition_newest(e, id, has_version_tag, m->version_tag)
+                              : eng_definition_latest(e, id);
+    if (!def && m->binding == BPMN_BINDING_DEPLOYMENT)
+        snprintf(msg, msg_size,
+                 "Expected process with BPMN process id '%s' to be deployed together with the "
+                 "calling process (bindingType deployment), but not found.",
+                 id);
+    else if (!def && m->binding == BPMN_BINDING_VERSION_TAG)
+        snprintf(msg, msg_size,
+                 "Expected process with BPMN process id '%s' and version tag '%s' to be "
+                 "deployed, but not found.",
+                 id, m->version_tag);
+    else if (!def)
         snprintf(msg, msg_size,
                  "Expected process with BPMN process id '%s' to be deployed, but not found.", id);
     else if (def->process->elements[0].start_event < 0)

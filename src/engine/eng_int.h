@@ -388,6 +388,10 @@ eng_instance *eng_instance_begin_called(eng_engine *e, eng_definition *def, cons
                                         const feel_value *start_vars, eng_elem *caller);
 /* The latest version of a process id, or NULL. */
 eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_process_id);
+/* The newest version of a process id for which match is true, or NULL. */
+eng_definition *eng_definition_newest(const eng_engine *e, const char *bpmn_process_id,
+                                      bool (*match)(const eng_definition *d, const void *ud),
+                                      const void *ud);
 /* "processId\n<key>": the slot of a business id or a start correlation key. */
 char *eng_process_slot(const char *bpmn_process_id, const char *key);
 /* The process element instance ended: the instance is COMPLETED / TERMINATED. */

@@ -607,6 +607,16 @@ eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_proc
     return family_latest(bt_smap_get(&e->families, bpmn_process_id));
 }
 
+eng_definition *eng_definition_newest(const eng_engine *e, const char *bpmn_process_id,
+                                      bool (*match)(const eng_definition *d, const void *ud),
+                                      const void *ud) {
+    const eng_process_family *f = bt_smap_get(&e->families, bpmn_process_id);
+    for (int i = f ? f->n_versions - 1 : -1; i >= 0; i--)
+        if (match(f->versions[i], ud))
+            return f->versions[i];
+    return NULL;
+}
+
 int eng_instance_cancel(eng_engine *e, int64_t now, uint64_t key, bt_error *err) {
     e->now = now;
     eng_instance *inst = bt_map_get(&e->instances, key);

@@ -217,6 +217,11 @@ typedef struct bpmn_element {
     bpmn_expr called_process;
     bool propagate_all_parent; /* propagateAllParentVariables, default true */
     bool propagate_all_child;  /* propagateAllChildVariables, default true */
+    /* Which version it calls (bindingType): the latest (the default), the
+     * one deployed together with the caller, or the newest with the
+     * zeebe:versionTag `version_tag`. */
+    enum { BPMN_BINDING_LATEST, BPMN_BINDING_DEPLOYMENT, BPMN_BINDING_VERSION_TAG } binding;
+    const char *version_tag;
 } bpmn_element;
 
 typedef struct bpmn_flow {
@@ -229,8 +234,9 @@ typedef struct bpmn_flow {
 } bpmn_flow;
 
 typedef struct bpmn_process {
-    const char *id;   /* the BPMN process id ("bpmnProcessId") */
-    const char *name; /* NULL when unnamed */
+    const char *id;          /* the BPMN process id ("bpmnProcessId") */
+    const char *name;        /* NULL when unnamed */
+    const char *version_tag; /* zeebe:versionTag value, or NULL */
     int n_elements;
     bpmn_element *elements; /* elements[0] is the process */
     int n_flows;

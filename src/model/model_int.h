@@ -85,7 +85,7 @@ typedef struct bpmn_event_def {
 } bpmn_event_def;
 
 typedef struct bpmn_build {
-    const char *id, *name;
+    const char *id, *name, *version_tag;
     int line;
     bpmn_node *nodes; /* nodes[0] is the process */
     int n_nodes, cap_nodes;

@@ -551,8 +551,9 @@ static bool parse_propagate(parser *p, int i, const xmlNode *x, const char *name
 }
 
 /* <zeebe:calledElement processId propagateAllChildVariables
- * propagateAllParentVariables bindingType> of call activity node i. Only the
- * latest version is called (bindingType "latest", the default). */
+ * propagateAllParentVariables bindingType versionTag> of call activity node
+ * i: bindingType "latest" (the default), "deployment" or "versionTag" (with
+ * the versionTag to call). */
 static void parse_called_element(parser *p, int i, const xmlNode *x) {
     bpmn_node *n = &p->b->nodes[i];
     const char *id = n->el.id;
@@ -569,10 +570,23 @@ static void parse_called_element(parser *p, int i, const xmlNode *x) {
     n->el.propagate_all_parent = parse_propagate(p, i, x, "propagateAllParentVariables");
     n->el.propagate_all_child = parse_propagate(p, i, x, "propagateAllChildVariables");
     const char *binding = node_attr(x, "bindingType");
-    if (binding && strcmp(binding, "latest") != 0) {
-        char detail[96];
-        snprintf(detail, sizeof detail, "zeebe:calledElement bindingType=\"%.40s\"", binding);
-        node_unsupported(p, i, detail);
+    const char *tag = node_attr(x, "versionTag");
+    if (!binding || strcmp(binding, "latest") == 0) {
+        n->el.binding = BPMN_BINDING_LATEST;
+    } else if (strcmp(binding, "deployment") == 0) {
+        n->el.binding = BPMN_BINDING_DEPLOYMENT;
+    } else if (strcmp(binding, "versionTag") == 0) {
+        n->el.binding = BPMN_BINDING_VERSION_TAG;
+        if (!tag || !tag[0])
+            bpmn_ctx_report(p->c, id, line, 0,
+                            "zeebe:calledElement bindingType=\"versionTag\" needs the versionTag "
+                            "to call");
+        n->el.version_tag = keep(p, tag);
+    } else {
+        bpmn_ctx_report(p->c, id, line, 0,
+                        "zeebe:calledElement bindingType=\"%s\": expected latest, deployment or "
+                        "versionTag",
+                        binding);
     }
 }
 
@@ -1132,8 +1146,9 @@ static void parse_process(parser *p, const xmlNode *x, const char *fallback_name
             if (!node_in_ns(e, NS_ZEEBE))
                 continue;
             const char *en = (const char *)e->name;
-            if (strcmp(en, "versionTag") != 0 && strcmp(en, "properties") != 0 &&
-                strcmp(en, "userTaskForm") != 0)
+            if (strcmp(en, "versionTag") == 0)
+                p->b->version_tag = keep(p, node_attr(e, "value"));
+            else if (strcmp(en, "properties") != 0 && strcmp(en, "userTaskForm") != 0)
                 bpmn_ctx_report(p->c, p->b->id, node_line(e), 0,
                                 "extension element 'zeebe:%s' on a process is not supported", en);
         }

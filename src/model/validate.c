@@ -887,6 +887,7 @@ static void layout(checker *k, bpmn_process *out) {
     bpmn_build *b = k->b;
     out->id = b->id;
     out->name = b->name;
+    out->version_tag = b->version_tag;
     out->n_elements = b->n_nodes;
     out->n_flows = b->n_flows;
     out->elements = bpmn_arena_alloc(k->c->arena, (size_t)b->n_nodes * sizeof *out->elements);

@@ -785,6 +785,61 @@ static void deploy_fails_at(fixture *f, const char *body, const char *element,
     assert_contains(err.message, fragment);
 }
 
+/* A child whose task has job type `type`, with a zeebe:versionTag. */
+#define TAGGED_CHILD(tag, type)                                                                    \
+    "<bpmn:extensionElements><zeebe:versionTag value=\"" tag "\"/></bpmn:extensionElements>"       \
+    "<bpmn:startEvent id=\"cs\"/>" TASK("work", type) "<bpmn:endEvent id=\"ce\"/>" FLOW(           \
+        "c1", "cs", "work") FLOW("c2", "work", "ce")
+
+/* bindingType: the latest version (the default), the one deployed together
+ * with the caller, or the newest with a version tag; a tag nobody has is an
+ * incident. */
+static void test_binding_types(void **state) {
+    (void)state;
+    fixture *f = fixture_new(false);
+    /* One resource: a caller bound to its deployment, and child version 1. */
+    const char *together =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\"\n"
+        "  xmlns:zeebe=\"http://camunda.org/schema/zeebe/1.0\" id=\"defs\" "
+        "targetNamespace=\"http://baton.test\">\n"
+        "<bpmn:process id=\"by-deployment\" isExecutable=\"true\">" PARENT(
+            CALL("call", "processId=\"child\" bindingType=\"deployment\"", ""),
+            "") "</bpmn:process>\n"
+                "<bpmn:process id=\"child\" isExecutable=\"true\">" TAGGED_CHILD(
+                    "release-1", "work-1") "</bpmn:process>\n</bpmn:definitions>\n";
+    baton_error err;
+    assert_int_equal(baton_deploy(f->b, "together.bpmn", together, strlen(together), NULL, &err),
+                     0);
+    deploy_ok(f, "child", "", TAGGED_CHILD("release-2", "work-2"));
+    deploy_ok(f, "by-latest", "", PARENT(CALL("call", "processId=\"child\"", ""), ""));
+    deploy_ok(
+        f, "by-tag", "",
+        PARENT(CALL("call",
+                    "processId=\"child\" bindingType=\"versionTag\" versionTag=\"release-1\"", ""),
+               ""));
+    deploy_ok(f, "by-missing-tag", "",
+              PARENT(CALL("call",
+                          "processId=\"child\" bindingType=\"versionTag\" versionTag=\"nope\"", ""),
+                     ""));
+    start_ok(f, "by-deployment", NULL);
+    assert_int_equal(count_jobs(f, "work-1"), 1);
+    start_ok(f, "by-latest", NULL);
+    assert_int_equal(count_jobs(f, "work-2"), 1);
+    start_ok(f, "by-tag", NULL);
+    assert_int_equal(count_jobs(f, "work-1"), 2);
+    uint64_t missing = start_ok(f, "by-missing-tag", NULL);
+    baton_incident inc[2];
+    assert_int_equal(baton_list_incidents(f->b, missing, inc, 2), 1);
+    assert_string_equal(inc[0].type, "CALLED_ELEMENT_ERROR");
+    assert_contains(inc[0].message, "version tag 'nope'");
+    /* Deploying a version with that tag, then resolving, calls it. */
+    deploy_ok(f, "child", "", TAGGED_CHILD("nope", "work-3"));
+    assert_int_equal(baton_resolve_incident(f->b, inc[0].key, &err), 0);
+    assert_int_equal(count_jobs(f, "work-3"), 1);
+    fixture_free(f);
+}
+
 static void test_model_errors(void **state) {
     (void)state;
     fixture *f = fixture_new(false);
@@ -800,8 +855,10 @@ static void test_model_errors(void **state) {
                     "invalid FEEL expression in zeebe:calledElement processId");
     deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" propagateAllChildVariables=\"yes\"", "")),
                     "c", "propagateAllChildVariables 'yes' is not 'true' or 'false'");
-    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" bindingType=\"deployment\"", "")), "c",
-                    "bindingType=\"deployment\" is not supported");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" bindingType=\"version\"", "")), "c",
+                    "expected latest, deployment or versionTag");
+    deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\" bindingType=\"versionTag\"", "")), "c",
+                    "needs the versionTag to call");
     deploy_fails_at(f, AROUND(CALL("c", "processId=\"x\"", "<zeebe:taskDefinition type=\"t\"/>")),
                     "c", "zeebe:taskDefinition");
 #undef AROUND
@@ -984,6 +1041,7 @@ int main(void) {
         cmocka_unit_test(test_multi_instance_call_activity),
         cmocka_unit_test(test_compensation_of_completed_call_activity),
         cmocka_unit_test(test_recursion_depth_limit),
+        cmocka_unit_test(test_binding_types),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_version_3_state_still_decodes),

@@ -470,23 +470,33 @@ test('instance: an instance waiting for a message shows it, and the message when
 });
 
 test('instance: a call activity links the parent and the called instance', { skip }, async () => {
-  const doc = (id, body) => `<?xml version="1.0" encoding="UTF-8"?>
+  // start → (call or task) → end, drawn left to right
+  const doc = (id, body, middle) => `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI"
   xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-${id}" targetNamespace="http://baton.test">
   <bpmn:process id="${id}" isExecutable="true">${body}</bpmn:process>
+  <bpmndi:BPMNDiagram id="dia-${id}"><bpmndi:BPMNPlane id="plane-${id}" bpmnElement="${id}">
+    <bpmndi:BPMNShape id="s_di" bpmnElement="s"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="m_di" bpmnElement="${middle}"><dc:Bounds x="200" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="e_di" bpmnElement="e"><dc:Bounds x="360" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint x="136" y="118"/><di:waypoint x="200" y="118"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2"><di:waypoint x="300" y="118"/><di:waypoint x="360" y="118"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
   const form = new FormData();
   form.append('resources', new Blob([doc('ui-parent', `
     <bpmn:startEvent id="s"/>
     <bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="ui-child"/></bpmn:extensionElements></bpmn:callActivity>
     <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/>`)],
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/>`, 'call')],
   { type: 'application/xml' }), 'ui-parent.bpmn');
   form.append('resources', new Blob([doc('ui-child', `
     <bpmn:startEvent id="s"/>
     <bpmn:serviceTask id="w"><bpmn:extensionElements><zeebe:taskDefinition type="ui-child-work"/></bpmn:extensionElements></bpmn:serviceTask>
     <bpmn:endEvent id="e"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/><bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>`)],
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w"/><bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e"/>`, 'w')],
   { type: 'application/xml' }), 'ui-child.bpmn');
   await rest('POST', '/v2/deployments', form);
   const { processInstanceKey: parent } = await rest('POST', '/v2/process-instances', { processDefinitionId: 'ui-parent' });
@@ -499,6 +509,18 @@ test('instance: a call activity links the parent and the called instance', { ski
   assert.match(await page.locator('.page-header h1').textContent(), /active/);
   assert.equal(await page.locator('.page-actions .btn-danger').count(), 0, 'a called instance is not cancelled on its own');
   await shot('instance-called');
+
+  // The called instance's job runs out of retries: the parent's call
+  // activity shows the incident too.
+  const [called] = (await rest('POST', '/v2/process-instances/search', { filter: { parentProcessInstanceKey: parent } })).items;
+  const job = await take('ui-child-work', called.processInstanceKey);
+  await rest('POST', `/v2/jobs/${job}/failure`, { retries: 0, errorMessage: 'the child failed' });
+  await until(async () => (await instance(parent)).hasIncident, 'the parent shows the incident');
+  await page.goto(`${server.url}/ui/instances/${parent}`);
+  await page.locator('#instance-canvas[data-ready="true"]').waitFor();
+  await page.locator('.calls', { hasText: '(incident)' }).waitFor();
+  assert.ok((await classesOf('instance-canvas', 'call')).includes('bt-incident'));
+  await shot('instance-caller-incident');
 });
 
 test('auth: with --basic the UI needs the API credentials', { skip }, async () => {

@@ -306,6 +306,18 @@ export async function render(main, { params }) {
       html.title = inc.errorMessage || '';
       overlays.add(inc.elementId, 'instance', { position: { top: -22, left: 0 }, html });
     }
+    // A call activity whose called instance has an incident (the incident
+    // is the called instance's: open it there).
+    for (const c of data.called || []) {
+      if (!c.hasIncident || !c.parentElementInstanceKey) continue;
+      const ca = data.elems.find((e) => e.elementInstanceKey === c.parentElementInstanceKey);
+      if (!ca) continue;
+      mark(viewer, ca.elementId, 'bt-incident');
+      const html = document.createElement('div');
+      html.className = 'ov-incident-msg';
+      html.textContent = 'incident in the called instance';
+      overlays.add(ca.elementId, 'instance', { position: { top: -22, left: 0 }, html });
+    }
     // Compensation: handlers that ran, the boundary events that lead to
     // them, their associations, and the activities they undid.
     for (const el of elements(viewer)) {

@@ -23,8 +23,10 @@
  * Life cycle of a call activity element instance:
  *
  *   ACTIVATING   input mappings (instance.c), then the process id —
- *                literal or FEEL — is evaluated and its latest version
- *                looked up. Not a string, no such process, a process
+ *                literal or FEEL — is evaluated and the version to call
+ *                looked up: by bindingType the latest, the one deployed
+ *                with the caller, or the newest with the call's version
+ *                tag. Not a string, no such version, a process
  *                without a none start event, or a call hierarchy already
  *                ENG_MAX_CALL_DEPTH instances deep: a CALLED_ELEMENT_ERROR
  *                incident, the element stays ACTIVATING; resolving it runs

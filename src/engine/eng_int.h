@@ -331,6 +331,7 @@ struct eng_engine {
     bt_smap message_ids;   /* message name + correlation key + message id → eng_message */
     bt_smap start_keys;    /* process id + correlation key → eng_instance started by a message */
     bt_map start_timers;   /* key → eng_start_timer (timer start events of latest versions) */
+    bt_smap starters;      /* message or signal start event name → eng_starters (engine.c) */
     bt_map ssubs;          /* key → eng_ssub */
     bt_smap ssub_index;    /* signal name → eng_ssub_list */
 
@@ -386,6 +387,18 @@ eng_instance *eng_instance_begin(eng_engine *e, eng_definition *def, const feel_
 eng_instance *eng_instance_begin_called(eng_engine *e, eng_definition *def, const feel_value *vars,
                                         const char *business_id, int start_at,
                                         const feel_value *start_vars, eng_elem *caller);
+/* The processes whose latest version starts by a message or signal of one
+ * name: their ids, sorted (the definitions' strings). Kept as versions are
+ * deployed and restored, so a publication or broadcast does not scan every
+ * process. */
+typedef struct eng_starters {
+    const char **ids;
+    int n;
+} eng_starters;
+/* The starters of kind (BPMN_EVENT_MESSAGE or _SIGNAL) and name, or NULL. */
+const eng_starters *eng_starters_of(const eng_engine *e, bpmn_event_kind kind, const char *name);
+/* d's start event of kind with that literal name, or -1. */
+int eng_start_event_named(const eng_definition *d, bpmn_event_kind kind, const char *name);
 /* The latest version of a process id, or NULL. */
 eng_definition *eng_definition_latest(const eng_engine *e, const char *bpmn_process_id);
 /* The newest version of a process id for which match is true, or NULL. */

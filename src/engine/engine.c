@@ -69,6 +69,13 @@ void eng_free(eng_engine *e) {
     it = 0;
     while (bt_smap_next(&e->job_queues, &it, &name, &v))
         bt_free(v);
+    it = 0;
+    while (bt_smap_next(&e->starters, &it, &name, &v)) {
+        eng_starters *l = v;
+        bt_free(l->ids);
+        bt_free(l);
+    }
+    bt_smap_free(&e->starters);
     bt_map_free(&e->definitions);
     bt_smap_free(&e->families);
     bt_map_free(&e->instances);
@@ -340,11 +347,84 @@ static eng_definition *family_latest(const eng_process_family *f) {
     return f && f->n_versions ? f->versions[f->n_versions - 1] : NULL;
 }
 
+/* ---- message and signal start events by name ------------------------------------ */
+
+int eng_start_event_named(const eng_definition *d, bpmn_event_kind kind, const char *name) {
+    const bpmn_element *proc = &d->process->elements[0];
+    for (int j = 0; j < proc->n_children; j++) {
+        const bpmn_element *s = &d->process->elements[proc->children[j]];
+        const bpmn_expr *x = kind == BPMN_EVENT_MESSAGE ? &s->message_name : &s->signal_name;
+        if (s->type == BPMN_START_EVENT && s->event == kind && x->text && !x->feel &&
+            strcmp(x->text, name) == 0)
+            return s->index;
+    }
+    return -1;
+}
+
+/* "m<name>" or "s<name>": the key of the processes a message or signal of
+ * that name starts. */
+static char *starters_slot(bpmn_event_kind kind, const char *name) {
+    bt_buf b = BT_BUF_INIT;
+    bt_buf_putc(&b, kind == BPMN_EVENT_MESSAGE ? 'm' : 's');
+    bt_buf_puts(&b, name);
+    char *s = bt_buf_take(&b);
+    if (!s)
+        abort();
+    return s;
+}
+
+/* Adds (or removes) d's process id to (from) the starters of each message
+ * and signal start event name of d, keeping each list sorted. */
+static void starters_update(eng_engine *e, const eng_definition *d, bool add) {
+    const bpmn_element *proc = &d->process->elements[0];
+    for (int j = 0; j < proc->n_children; j++) {
+        const bpmn_element *s = &d->process->elements[proc->children[j]];
+        if (s->type != BPMN_START_EVENT ||
+            (s->event != BPMN_EVENT_MESSAGE && s->event != BPMN_EVENT_SIGNAL))
+            continue;
+        const bpmn_expr *x = s->event == BPMN_EVENT_MESSAGE ? &s->message_name : &s->signal_name;
+        if (!x->text || x->feel)
+            continue;
+        char *slot = starters_slot(s->event, x->text);
+        eng_starters *l = bt_smap_get(&e->starters, slot);
+        if (!l) {
+            l = bt_xcalloc(1, sizeof *l);
+            bt_smap_put(&e->starters, slot, l);
+        }
+        bt_free(slot);
+        int at = 0;
+        while (at < l->n && strcmp(l->ids[at], d->bpmn_process_id) < 0)
+            at++;
+        bool there = at < l->n && strcmp(l->ids[at], d->bpmn_process_id) == 0;
+        if (add && !there) {
+            l->ids = bt_xrealloc(l->ids, (size_t)(l->n + 1) * sizeof *l->ids);
+            memmove(&l->ids[at + 1], &l->ids[at], (size_t)(l->n - at) * sizeof *l->ids);
+            l->ids[at] = d->bpmn_process_id;
+            l->n++;
+        } else if (!add && there) {
+            memmove(&l->ids[at], &l->ids[at + 1], (size_t)(l->n - at - 1) * sizeof *l->ids);
+            l->n--;
+        }
+    }
+}
+
+const eng_starters *eng_starters_of(const eng_engine *e, bpmn_event_kind kind, const char *name) {
+    char *slot = starters_slot(kind, name);
+    const eng_starters *l = bt_smap_get(&e->starters, slot);
+    bt_free(slot);
+    return l;
+}
+
 static void family_add(eng_engine *e, eng_definition *d) {
     eng_process_family *f = family_get(e, d->bpmn_process_id, true);
+    eng_definition *previous = family_latest(f);
     f->versions = bt_xrealloc(f->versions, (size_t)(f->n_versions + 1) * sizeof *f->versions);
     f->versions[f->n_versions++] = d;
     bt_map_put(&e->definitions, d->key, d);
+    /* Only the latest version starts by message or signal. */
+    if (previous)
+        starters_update(e, previous, false);
+    starters_update(e, d, true);
 }
 
 /* Checksum of a resource: its length and two independent 64-bit hashes. */

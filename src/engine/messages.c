@@ -446,17 +446,6 @@ static eng_instance *start_by_message(eng_engine *e, eng_definition *def, int st
     return inst;
 }
 
-/* The message start event of def for message `name`, or -1. */
-static int start_event_for(const eng_definition *def, const char *name) {
-    const bpmn_element *proc = &def->process->elements[0];
-    for (int j = 0; j < proc->n_message_starts; j++) {
-        const bpmn_element *s = &def->process->elements[proc->message_starts[j]];
-        if (s->message_name.text && strcmp(s->message_name.text, name) == 0)
-            return s->index;
-    }
-    return -1;
-}
-
 /* Whether an instance of the process that a message with this key started
  * is active. */
 static bool start_blocked(eng_engine *e, const char *process_id, const char *key) {
@@ -468,34 +457,21 @@ static bool start_blocked(eng_engine *e, const char *process_id, const char *key
     return blocked;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The latest definitions with a message start event for `name` that m may
- * start (not blocked, not reached), sorted by process id. Fills defs/starts
- * (room for every family) and returns how many. */
-static int start_candidates(eng_engine *e, const eng_message *m, eng_definition **defs,
-                            int *starts) {
-    const char **ids = bt_xcalloc(e->families.count ? e->families.count : 1, sizeof *ids);
-    int n = 0;
-    size_t it = 0;
-    const char *id;
-    void *v;
-    while (bt_smap_next(&e->families, &it, &id, &v))
-        ids[n++] = id;
-    qsort(ids, (size_t)n, sizeof *ids, cmp_str);
+ * start (not blocked, not reached), in process id order. Fills defs/starts
+ * (room for eng_starters_of's n) and returns how many. */
+static int start_candidates(eng_engine *e, const eng_message *m, const eng_starters *l,
+                            eng_definition **defs, int *starts) {
     int k = 0;
-    for (int i = 0; i < n; i++) {
-        eng_definition *d = eng_definition_latest(e, ids[i]);
-        int start = d ? start_event_for(d, m->name) : -1;
+    for (int i = 0; l && i < l->n; i++) {
+        eng_definition *d = eng_definition_latest(e, l->ids[i]);
+        int start = d ? eng_start_event_named(d, BPMN_EVENT_MESSAGE, m->name) : -1;
         if (start < 0 || message_reached(m, d->bpmn_process_id) ||
             start_blocked(e, d->bpmn_process_id, m->correlation_key))
             continue;
         defs[k] = d;
         starts[k++] = start;
     }
-    bt_free(ids);
     return k;
 }
 
@@ -537,10 +513,14 @@ static void deliver(eng_engine *e, eng_message *m, uint64_t *first) {
         }
         bt_free(keys);
     }
-    size_t n_fam = e->families.count ? e->families.count : 1;
-    eng_definition **defs = bt_xcalloc(n_fam, sizeof *defs);
-    int *starts = bt_xcalloc(n_fam, sizeof *starts);
-    int k = start_candidates(e, m, defs, starts);
+    const eng_starters *l = eng_starters_of(e, BPMN_EVENT_MESSAGE, m->name);
+    if (!l || l->n == 0)
+        return;
+    /* Candidates first: starting instances does not change the starters,
+     * but start_candidates reads the state each start changes. */
+    eng_definition **defs = bt_xcalloc((size_t)l->n, sizeof *defs);
+    int *starts = bt_xcalloc((size_t)l->n, sizeof *starts);
+    int k = start_candidates(e, m, l, defs, starts);
     for (int i = 0; i < k; i++) {
         eng_instance *inst = start_by_message(e, defs[i], starts[i], m);
         if (!*first)
@@ -676,12 +656,14 @@ int eng_message_correlate(eng_engine *e, int64_t now, const eng_message_pub *p, 
         taken = sub_waits(s);
     if (!taken) {
         eng_message probe = {.name = (char *)p->name, .correlation_key = (char *)ck};
-        size_t n_fam = e->families.count ? e->families.count : 1;
-        eng_definition **defs = bt_xcalloc(n_fam, sizeof *defs);
-        int *starts = bt_xcalloc(n_fam, sizeof *starts);
-        taken = start_candidates(e, &probe, defs, starts) > 0;
-        bt_free(defs);
-        bt_free(starts);
+        const eng_starters *l = eng_starters_of(e, BPMN_EVENT_MESSAGE, p->name);
+        if (l && l->n > 0) {
+            eng_definition **defs = bt_xcalloc((size_t)l->n, sizeof *defs);
+            int *starts = bt_xcalloc((size_t)l->n, sizeof *starts);
+            taken = start_candidates(e, &probe, l, defs, starts) > 0;
+            bt_free(defs);
+            bt_free(starts);
+        }
     }
     if (!taken)
         return bt_error_set(err, BT_ENOTFOUND,

@@ -280,24 +280,6 @@ static int cmp_key(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The signal start event of def for signal `name`, or -1. Signal start
- * events are children of the process (validate.c). */
-static int start_event_for(const eng_definition *def, const char *name) {
-    const bpmn_process *p = def->process;
-    const bpmn_element *proc = &p->elements[0];
-    for (int j = 0; j < proc->n_children; j++) {
-        const bpmn_element *s = &p->elements[proc->children[j]];
-        if (s->type == BPMN_START_EVENT && s->event == BPMN_EVENT_SIGNAL && s->signal_name.text &&
-            strcmp(s->signal_name.text, name) == 0)
-            return s->index;
-    }
-    return -1;
-}
-
 /* Delivers the signal: to every open subscription of its name, oldest
  * first, then to the signal start events of the latest versions. */
 static void deliver(eng_engine *e, uint64_t key, const char *name, const feel_value *vars) {
@@ -323,23 +305,16 @@ static void deliver(eng_engine *e, uint64_t key, const char *name, const feel_va
         bt_free(keys);
     }
     /* Processes in id order, so the instances' keys do not depend on the
-     * order of a hash map. */
-    const char **ids = bt_xcalloc(e->families.count ? e->families.count : 1, sizeof *ids);
-    size_t n = 0, it = 0;
-    const char *id;
-    void *v;
-    while (bt_smap_next(&e->families, &it, &id, &v))
-        ids[n++] = id;
-    qsort(ids, n, sizeof *ids, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        eng_definition *d = eng_definition_latest(e, ids[i]);
-        int start = d ? start_event_for(d, name) : -1;
+     * order of a hash map. Starting instances does not change the list. */
+    const eng_starters *starters = eng_starters_of(e, BPMN_EVENT_SIGNAL, name);
+    for (int i = 0; starters && i < starters->n; i++) {
+        eng_definition *d = eng_definition_latest(e, starters->ids[i]);
+        int start = d ? eng_start_event_named(d, BPMN_EVENT_SIGNAL, name) : -1;
         if (start < 0)
             continue;
         eng_instance *inst = eng_instance_begin(e, d, NULL, NULL, start, vars);
         triggered_record(e, d, start, inst->key, inst->key, key, name);
     }
-    bt_free(ids);
 }
 
 int eng_signal_broadcast(eng_engine *e, int64_t now, const eng_signal *sig, uint64_t *key,

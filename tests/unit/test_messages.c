@@ -292,6 +292,21 @@ static void test_message_start_event(void **state) {
     f->now += MINUTE + 1; /* let the other activations time out */
     tick(f);
     assert_int_equal(count_jobs(f, "handle"), 3);
+
+    /* After a restart, the message start event still starts instances. */
+    fixture_reopen(f);
+    baton_message again = {"order-placed", "cust-3", 0, NULL, NULL};
+    assert_int_equal(baton_correlate_message(f->b, &again, &mk, &first, &err), 0);
+    assert_int_equal(count_jobs(f, "handle"), 4);
+
+    /* A version without the message start event is no longer started by it. */
+    deploy_ok(f, "intake", "",
+              "<bpmn:startEvent id=\"s\"/>" TASK(
+                  "handle", "handle") "<bpmn:endEvent id=\"e\"/>" FLOW("f1", "s", "handle")
+                  FLOW("f2", "handle", "e"));
+    baton_message later = {"order-placed", "cust-9", 0, NULL, NULL};
+    assert_int_equal(baton_correlate_message(f->b, &later, &mk, &first, &err), BATON_ENOTFOUND);
+    assert_int_equal(count_jobs(f, "handle"), 4);
     fixture_free(f);
 }
 
